@@ -1,0 +1,40 @@
+# The whole set-up on a fresh machine is `make demo` or `make test`; both build .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv demo test lint typecheck unit serve bench clean
+
+venv: $(STAMP)
+
+# Rebuilt whenever pyproject.toml changes, so a pulled dependency bump lands on the next make.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/python -m sage_sandbox.demo
+
+serve: venv
+	$(BIN)/sage-sandbox serve --port 8765
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: venv
+	$(BIN)/python -m benchmarks.sandbox_throughput
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from sage_sandbox.cli import main
+
+sys.exit(main())

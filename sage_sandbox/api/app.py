@@ -1,0 +1,47 @@
+"""The Starlette application: Sage's routes, the sandbox's admin routes, and Sage-shaped errors."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sage_sandbox.api.accounting import JSON, AccountingApi
+from sage_sandbox.api.admin import AdminError, AdminRoutes, admin_error
+from sage_sandbox.api.oauth_routes import OAuthRoutes, oauth_error
+from sage_sandbox.api.traffic_middleware import TrafficMiddleware
+from sage_sandbox.errors import SageError
+from sage_sandbox.oauth import OAuthError
+from sage_sandbox.sandbox import Sandbox
+
+
+def sage_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SageError)
+    return Response(orjson.dumps(exc.body()), status_code=exc.status, media_type=JSON)
+
+
+def http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and wrong methods, in Sage's error shape under ``/v3.1``."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error = SageError(405, "MethodNotAllowed", f"{request.method} is not allowed here; the sandbox is read-only.")
+    else:
+        error = SageError(exc.status_code, "NotFound", f"The path {request.url.path} does not exist.")
+    return sage_error(request, error)
+
+
+def create_app(sandbox: Sandbox) -> Starlette:
+    routes = [*OAuthRoutes(sandbox).routes(), *AdminRoutes(sandbox).routes(), *AccountingApi(sandbox).routes()]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(TrafficMiddleware, sandbox=sandbox)],
+        exception_handlers={
+            SageError: sage_error,
+            HTTPException: http_error,
+            OAuthError: lambda request, exc: oauth_error(exc),  # type: ignore[arg-type]
+            AdminError: lambda request, exc: admin_error(exc),  # type: ignore[arg-type]
+        },
+    )

@@ -1,0 +1,493 @@
+"""Sales and purchase artefacts (invoices, credit notes, quick entries) and what they post.
+
+One routine builds all four invoice-like documents from an :class:`ArtefactKind`; the kinds
+differ in names (``invoice_lines`` vs ``credit_note_lines``), numbering and the sign of their
+postings. Amounts are computed line by line in the document currency, rounded to cents, then
+converted to base currency line by line, so every ``base_currency_*`` twin adds up exactly and
+the ledger (always in base currency) balances to the cent.
+
+``payments_allocations`` is always the last key of a stored artefact: list responses drop it
+unless ``show_payments_allocations=true`` (see ``sage_sandbox.api.rendering``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sage_sandbox.books.business import Business, ContactInfo, ItemInfo, Ref, Row, iso, make_ref
+from sage_sandbox.books.posting import Leg, post
+from sage_sandbox.books.reference import ARTEFACT_STATUSES, CURRENCIES, QUICK_ENTRY_TYPES, TRANSACTION_TYPES
+from sage_sandbox.money import ZERO, cents, rate, sage_decimal, to_base
+
+
+@dataclass(frozen=True)
+class ArtefactKind:
+    resource: str
+    side: str  # sales | purchase
+    credit_note: bool
+    transaction_type: str
+    prefix: str
+    number_field: str | None  # sales artefacts carry their generated number
+    lines_field: str | None  # None: a quick entry (one ledger account, no lines)
+    second_date: str  # due_date | original_invoice_date
+
+    @property
+    def control_role(self) -> str:
+        return "debtors" if self.side == "sales" else "creditors"
+
+    @property
+    def sign(self) -> int:
+        """+1 when the document debits its control account (sales invoice, purchase credit note)."""
+        base = 1 if self.side == "sales" else -1
+        return -base if self.credit_note else base
+
+
+SALES_INVOICE = ArtefactKind(
+    "sales_invoices", "sales", False, "SALES_INVOICE", "SI-", "invoice_number", "invoice_lines", "due_date"
+)
+SALES_CREDIT_NOTE = ArtefactKind(
+    "sales_credit_notes",
+    "sales",
+    True,
+    "SALES_CREDIT_NOTE",
+    "SCN-",
+    "credit_note_number",
+    "credit_note_lines",
+    "original_invoice_date",
+)
+PURCHASE_INVOICE = ArtefactKind(
+    "purchase_invoices", "purchase", False, "PURCHASE_INVOICE", "PI-", None, "invoice_lines", "due_date"
+)
+PURCHASE_CREDIT_NOTE = ArtefactKind(
+    "purchase_credit_notes",
+    "purchase",
+    True,
+    "PURCHASE_CREDIT_NOTE",
+    "PCN-",
+    None,
+    "credit_note_lines",
+    "original_invoice_date",
+)
+SALES_QUICK_INVOICE = ArtefactKind(
+    "sales_quick_entries", "sales", False, "SALES_QUICK_ENTRY_INVOICE", "SQE-", None, None, "due_date"
+)
+SALES_QUICK_CREDIT = ArtefactKind(
+    "sales_quick_entries", "sales", True, "SALES_QUICK_ENTRY_CREDIT_NOTE", "SQE-", None, None, "due_date"
+)
+PURCHASE_QUICK_INVOICE = ArtefactKind(
+    "purchase_quick_entries", "purchase", False, "PURCHASE_QUICK_ENTRY_INVOICE", "PQE-", None, None, "due_date"
+)
+PURCHASE_QUICK_CREDIT = ArtefactKind(
+    "purchase_quick_entries", "purchase", True, "PURCHASE_QUICK_ENTRY_CREDIT_NOTE", "PQE-", None, None, "due_date"
+)
+
+KINDS_BY_TYPE = {
+    k.transaction_type: k
+    for k in (
+        SALES_INVOICE,
+        SALES_CREDIT_NOTE,
+        PURCHASE_INVOICE,
+        PURCHASE_CREDIT_NOTE,
+        SALES_QUICK_INVOICE,
+        SALES_QUICK_CREDIT,
+        PURCHASE_QUICK_INVOICE,
+        PURCHASE_QUICK_CREDIT,
+    )
+}
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """What a line sells or buys; amounts follow from quantity, price and tax rate."""
+
+    description: str
+    ledger_role: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate_id: str
+    item: ItemInfo | None = None
+
+
+@dataclass
+class _Line:
+    spec: LineSpec
+    exchange_rate: Decimal
+    net: Decimal
+    tax: Decimal
+    base_net: Decimal
+    base_tax: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.net + self.tax
+
+    @property
+    def base_total(self) -> Decimal:
+        return self.base_net + self.base_tax
+
+
+def status_ref(status: str) -> Ref:
+    return make_ref("artefact_statuses", status, ARTEFACT_STATUSES[status])
+
+
+def currency_ref(code: str) -> Ref:
+    return make_ref("currencies", code, f"{CURRENCIES[code]} ({code})")
+
+
+def settlement_status(outstanding: Decimal, total: Decimal) -> str:
+    if outstanding == 0:
+        return "PAID"
+    return "UNPAID" if outstanding == total else "PART_PAID"
+
+
+def create_artefact(
+    biz: Business,
+    kind: ArtefactKind,
+    *,
+    contact: ContactInfo,
+    date: str,
+    second_date: str,
+    lines: list[LineSpec],
+    ts: int,
+    exchange_rate: Decimal = Decimal(1),
+    draft: bool = False,
+    reference: str | None = None,
+) -> int:
+    """Create (and unless ``draft``, post) an artefact; return its position."""
+    collection = biz[kind.resource]
+    position, key = collection.reserve()
+    number = f"{kind.prefix}{biz.next_number(kind.prefix)}"
+    computed = [_compute(biz, spec, exchange_rate) for spec in lines]
+    net = sum((c.net for c in computed), ZERO)
+    tax = sum((c.tax for c in computed), ZERO)
+    base_net = sum((c.base_net for c in computed), ZERO)
+    base_tax = sum((c.base_tax for c in computed), ZERO)
+    total, base_total = net + tax, base_net + base_tax
+    displayed = number if kind.number_field or kind.lines_field is None else (reference or number)
+    self_ref = make_ref(kind.resource, key, displayed)
+    transaction: Ref | None = None
+    if not draft:
+        transaction = post(
+            biz,
+            transaction_type=kind.transaction_type,
+            date=date,
+            reference=displayed,
+            origin=self_ref,
+            legs=_legs(biz, kind, contact, computed, base_total),
+            ts=ts,
+            contact=contact.ref,
+            total_in_transaction_currency=total,
+        )
+    amounts = {
+        "net": net,
+        "tax": tax,
+        "total": total,
+        "base_net": base_net,
+        "base_tax": base_tax,
+        "base_total": base_total,
+    }
+    if kind.lines_field is None:
+        row = _quick_entry_row(biz, kind, key, number, contact, date, second_date, computed[0], amounts, ts)
+    else:
+        row = _artefact_row(biz, kind, key, number, contact, date, second_date, computed, amounts, ts, reference)
+    row["transaction"] = transaction
+    row["status"] = status_ref("DRAFT" if draft else "UNPAID")
+    row["currency"] = currency_ref(contact.currency)
+    row["exchange_rate"] = sage_decimal(exchange_rate)
+    row["inverse_exchange_rate"] = sage_decimal(rate(1 / exchange_rate))
+    row["payments_allocations"] = []
+    collection.put(position, row)
+    return position
+
+
+def post_draft(biz: Business, kind: ArtefactKind, position: int, ts: int) -> None:
+    """Finalise a draft: it gets its transaction and becomes UNPAID (``updated_at`` moves)."""
+    collection = biz[kind.resource]
+    row = collection.get(position)
+    contact = next(c for c in biz.contacts if c.ref["id"] == row["contact"]["id"])
+    rate_value = Decimal(row["exchange_rate"])
+    if kind.lines_field is None:
+        specs = [_spec_from_quick_entry(biz, row)]
+    else:
+        specs = [_spec_from_line(biz, line) for line in row[kind.lines_field]]
+    computed = [_compute(biz, spec, rate_value) for spec in specs]
+    base_total = sum((c.base_total for c in computed), ZERO)
+    self_ref = make_ref(kind.resource, row["id"], row["displayed_as"])
+    row["transaction"] = post(
+        biz,
+        transaction_type=kind.transaction_type,
+        date=row["date"],
+        reference=row["displayed_as"],
+        origin=self_ref,
+        legs=_legs(biz, kind, contact, computed, base_total),
+        ts=ts,
+        contact=contact.ref,
+        total_in_transaction_currency=Decimal(row["total_amount"]),
+    )
+    row["status"] = status_ref("UNPAID")
+    row["updated_at"] = iso(ts)
+    collection.put(position, row)
+
+
+def _legs(biz: Business, kind: ArtefactKind, contact: ContactInfo, lines: list[_Line], base_total: Decimal) -> list[Leg]:
+    """Control account for the total; each line's account for its net; the tax account for tax."""
+    sign = kind.sign
+    legs = [Leg.signed(kind.control_role, sign * base_total, description=contact.name, contact=contact.ref)]
+    tax_role = "sales_tax" if kind.side == "sales" else "purchase_tax"
+    tax_by_rate: dict[str, Decimal] = {}
+    for line in lines:
+        legs.append(
+            Leg.signed(
+                line.spec.ledger_role,
+                -sign * line.base_net,
+                description=line.spec.description,
+                tax_rate=biz.tax_rates[line.spec.tax_rate_id][0],
+            )
+        )
+        if line.base_tax:
+            tax_by_rate[line.spec.tax_rate_id] = tax_by_rate.get(line.spec.tax_rate_id, ZERO) + line.base_tax
+    for rate_id, amount in tax_by_rate.items():
+        tax_rate = biz.tax_rates[rate_id][0]
+        legs.append(Leg.signed(tax_role, -sign * amount, description=tax_rate["displayed_as"], tax_rate=tax_rate))
+    return legs
+
+
+def _compute(biz: Business, spec: LineSpec, exchange_rate: Decimal) -> _Line:
+    percentage = biz.tax_rates[spec.tax_rate_id][1]
+    net = cents(spec.quantity * spec.unit_price)
+    tax = cents(net * percentage / 100)
+    return _Line(spec, exchange_rate, net, tax, to_base(net, exchange_rate), to_base(tax, exchange_rate))
+
+
+def _spec_from_line(biz: Business, line: Row) -> LineSpec:
+    role = biz.ledger_role_of[line["ledger_account"]["id"]]
+    item_ref = line.get("product") or line.get("service")
+    item = next((i for i in biz.items if item_ref and i.ref["id"] == item_ref["id"]), None)
+    return LineSpec(
+        line["description"], role, Decimal(line["quantity"]), Decimal(line["unit_price"]), line["tax_rate"]["id"], item
+    )
+
+
+def _spec_from_quick_entry(biz: Business, row: Row) -> LineSpec:
+    role = biz.ledger_role_of[row["ledger_account"]["id"]]
+    return LineSpec(row["details"], role, Decimal(1), Decimal(row["net_amount"]), row["tax_rate"]["id"])
+
+
+def _money(value: Decimal) -> str:
+    return sage_decimal(value)
+
+
+def _address(contact: ContactInfo) -> Row:
+    return dict(contact.address)
+
+
+def _artefact_row(
+    biz: Business,
+    kind: ArtefactKind,
+    key: str,
+    number: str,
+    contact: ContactInfo,
+    date: str,
+    second_date: str,
+    lines: list[_Line],
+    amounts: dict[str, Decimal],
+    ts: int,
+    reference: str | None,
+) -> Row:
+    stamp = iso(ts)
+    displayed = number if kind.number_field else (reference or number)
+    row: Row = {
+        "id": key,
+        "displayed_as": displayed,
+        "$path": f"/{kind.resource}/{key}",
+        "created_at": stamp,
+        "updated_at": stamp,
+        "links": [],
+        "editable": True,
+        "vat_reverse_charge": False,
+        "transaction": None,
+        "transaction_type": make_ref("transaction_types", kind.transaction_type, TRANSACTION_TYPES[kind.transaction_type]),
+        "deleted_at": None,
+        "is_cis": False,
+        "contact": contact.ref,
+    }
+    if kind.number_field:
+        row[f"{kind.number_field}_prefix"] = kind.prefix
+        row[kind.number_field] = number
+    row.update(
+        {
+            "contact_name": contact.name,
+            "contact_reference": contact.reference,
+            "date": date,
+            kind.second_date: second_date,
+            "reference": reference,
+        }
+    )
+    if kind.side == "sales":
+        row.update(
+            {
+                "main_address": _address(contact),
+                "delivery_address": None,
+                "notes": None,
+                "terms_and_conditions": None,
+                "shipping_net_amount": "0.0",
+                "shipping_tax_rate": None,
+                "shipping_tax_amount": "0.0",
+                "shipping_total_amount": "0.0",
+            }
+        )
+    else:
+        row.update({"vendor_reference": number.replace(kind.prefix, "INV-"), "notes": None})
+    total_quantity = sum((line.spec.quantity for line in lines), ZERO)
+    row.update(
+        {
+            "net_amount": _money(amounts["net"]),
+            "tax_amount": _money(amounts["tax"]),
+            "total_amount": _money(amounts["total"]),
+            "payments_allocations_total_amount": "0.0",
+            "payments_allocations_total_discount": "0.0",
+            "total_paid": "0.0",
+            "outstanding_amount": _money(amounts["total"]),
+            "currency": None,
+            "exchange_rate": None,
+            "inverse_exchange_rate": None,
+            "total_quantity": _money(total_quantity),
+            "total_discount_amount": "0.0",
+            "base_currency_total_discount_amount": "0.0",
+            "base_currency_net_amount": _money(amounts["base_net"]),
+            "base_currency_tax_amount": _money(amounts["base_tax"]),
+            "base_currency_total_amount": _money(amounts["base_total"]),
+            "base_currency_outstanding_amount": _money(amounts["base_total"]),
+            "status": None,
+        }
+    )
+    if kind.side == "sales":
+        row.update({"sent": False, "sent_by_email": False})
+    assert kind.lines_field is not None
+    row.update(
+        {
+            "void_reason": None,
+            kind.lines_field: [_line_row(biz, kind, line) for line in lines],
+            "tax_analysis": _tax_analysis(biz, lines),
+            "detailed_tax_analysis": None,
+            "last_paid": None,
+            "tax_reconciled": False,
+            "migrated": False,
+            "tax_calculation_method": "invoice" if biz.profile.code == "GB" else None,
+        }
+    )
+    return row
+
+
+def _line_row(biz: Business, kind: ArtefactKind, line: _Line) -> Row:
+    spec = line.spec
+    item = spec.item
+    row: Row = {
+        "id": biz.new_line_id(),
+        "displayed_as": spec.description,
+        "description": spec.description,
+        "product": item.ref if item and item.resource == "products" else None,
+        "service": item.ref if item and item.resource == "services" else None,
+        "ledger_account": biz.ledger[spec.ledger_role],
+        "trade_of_asset": False,
+        "quantity": _money(spec.quantity),
+        "unit_price": _money(spec.unit_price),
+        "net_amount": _money(line.net),
+        "tax_rate": biz.tax_rates[spec.tax_rate_id][0],
+        "tax_amount": _money(line.tax),
+        "tax_breakdown": [],
+        "total_amount": _money(line.total),
+        "base_currency_unit_price": _money(to_base(spec.unit_price, line.exchange_rate)),
+        "unit_price_includes_tax": False,
+        "base_currency_net_amount": _money(line.base_net),
+        "base_currency_tax_amount": _money(line.base_tax),
+        "base_currency_total_amount": _money(line.base_total),
+        "eu_goods_services_type": None,
+    }
+    if kind.side == "sales":
+        row.update({"discount_amount": "0.0", "base_currency_discount_amount": "0.0", "discount_percentage": "0.0"})
+    else:
+        row.update({"is_purchase_for_resale": spec.ledger_role == "cost_of_sales", "tax_recoverable": True})
+    return row
+
+
+def _tax_analysis(biz: Business, lines: list[_Line]) -> list[Row]:
+    groups: dict[str, dict[str, Decimal]] = {}
+    for line in lines:
+        group = groups.setdefault(line.spec.tax_rate_id, {"net": ZERO, "tax": ZERO, "goods": ZERO, "services": ZERO})
+        group["net"] += line.net
+        group["tax"] += line.tax
+        is_service = line.spec.item is not None and line.spec.item.resource == "services"
+        group["services" if is_service else "goods"] += line.net
+    return [
+        {
+            "tax_rate": biz.tax_rates[rate_id][0],
+            "net_amount": _money(g["net"]),
+            "tax_amount": _money(g["tax"]),
+            "total_amount": _money(g["net"] + g["tax"]),
+            "goods_amount": _money(g["goods"]),
+            "service_amount": _money(g["services"]),
+        }
+        for rate_id, g in groups.items()
+    ]
+
+
+def _quick_entry_row(
+    biz: Business,
+    kind: ArtefactKind,
+    key: str,
+    number: str,
+    contact: ContactInfo,
+    date: str,
+    due_date: str,
+    line: _Line,
+    amounts: dict[str, Decimal],
+    ts: int,
+) -> Row:
+    stamp = iso(ts)
+    entry_type = "CREDIT_NOTE" if kind.credit_note else "INVOICE"
+    row: dict[str, Any] = {
+        "id": key,
+        "displayed_as": number,
+        "$path": f"/{kind.resource}/{key}",
+        "created_at": stamp,
+        "updated_at": stamp,
+        "transaction": None,
+        "transaction_type": make_ref("transaction_types", kind.transaction_type, TRANSACTION_TYPES[kind.transaction_type]),
+        "deleted_at": None,
+        "quick_entry_type": make_ref("quick_entry_types", entry_type, QUICK_ENTRY_TYPES[entry_type]),
+        "contact_name": contact.name,
+        "contact_reference": contact.reference,
+        "contact": contact.ref,
+        "date": date,
+        "due_date": due_date,
+        "reference": number,
+        "ledger_account": biz.ledger[line.spec.ledger_role],
+        "details": line.spec.description,
+        "net_amount": _money(amounts["net"]),
+        "tax_rate": biz.tax_rates[line.spec.tax_rate_id][0],
+        "tax_amount": _money(amounts["tax"]),
+        "tax_breakdown": [],
+        "total_amount": _money(amounts["total"]),
+        "outstanding_amount": _money(amounts["total"]),
+        "currency": None,
+        "exchange_rate": None,
+        "inverse_exchange_rate": None,
+        "base_currency_net_amount": _money(amounts["base_net"]),
+        "base_currency_tax_amount": _money(amounts["base_tax"]),
+        "base_currency_total_amount": _money(amounts["base_total"]),
+        "base_currency_outstanding_amount": _money(amounts["base_total"]),
+        "status": None,
+        "trade_of_asset": False,
+        "migrated": False,
+    }
+    if kind.side == "purchase":
+        row["tax_recoverable"] = True
+    return row
+
+# The artefact kind to use when only the collection is known (settlement reversal).
+KIND_BY_RESOURCE = {
+    k.resource: k for k in (SALES_INVOICE, SALES_CREDIT_NOTE, PURCHASE_INVOICE, PURCHASE_CREDIT_NOTE)
+} | {"sales_quick_entries": SALES_QUICK_INVOICE, "purchase_quick_entries": PURCHASE_QUICK_INVOICE}

@@ -1,0 +1,157 @@
+"""Check that a business's books add up, reading only the rows the API serves.
+
+This is the accountant's view, independent of how the sandbox built the books: a bug in the
+simulation shows up here as a broken invariant, not as a silently wrong ground truth.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from sage_sandbox.books.artefacts import settlement_status
+from sage_sandbox.books.business import Business, Row
+from sage_sandbox.money import ZERO
+
+AR_DOCUMENTS = {"sales_invoices": 1, "sales_credit_notes": -1}
+AP_DOCUMENTS = {"purchase_invoices": 1, "purchase_credit_notes": -1}
+QUICK_ENTRY_SIGN = {"INVOICE": 1, "CREDIT_NOTE": -1}
+
+
+def _d(value: str | None) -> Decimal:
+    return Decimal(value) if value is not None else ZERO
+
+
+def audit(biz: Business) -> list[str]:
+    """Every way the books fail to add up (an empty list means they balance)."""
+    problems: list[str] = []
+    entries = list(biz["ledger_entries"].iter_rows())
+    problems += _transactions_balance(biz, entries)
+    balances = _account_balances(entries)
+    problems += _bank_balances(biz, balances)
+    for resource in (*AR_DOCUMENTS, *AP_DOCUMENTS):
+        for row in biz[resource].iter_rows():
+            problems += _artefact(resource, row)
+    for resource in ("sales_quick_entries", "purchase_quick_entries"):
+        for row in biz[resource].iter_rows():
+            problems += _quick_entry(resource, row)
+    problems += _control_account(biz, balances, "DEBTORS_CONTROL", AR_DOCUMENTS, "sales_quick_entries", "CUSTOMER_RECEIPT")
+    problems += _control_account(biz, balances, "CREDITORS_CONTROL", AP_DOCUMENTS, "purchase_quick_entries", "VENDOR_PAYMENT")
+    return problems
+
+
+def _transactions_balance(biz: Business, entries: list[Row]) -> list[str]:
+    problems = []
+    by_tx: dict[str, list[Row]] = defaultdict(list)
+    for entry in entries:
+        by_tx[entry["transaction"]["id"]].append(entry)
+    for tx in biz["transactions"].iter_rows():
+        legs = by_tx.get(tx["id"], [])
+        if any(leg["deleted"] != tx["deleted"] for leg in legs):
+            problems.append(f"transaction {tx['reference']}: entries disagree with it about being deleted")
+        debit = sum((_d(leg["debit"]) for leg in legs), ZERO)
+        credit = sum((_d(leg["credit"]) for leg in legs), ZERO)
+        if debit != credit:
+            problems.append(f"transaction {tx['reference']}: debits {debit} != credits {credit}")
+        if not legs:
+            problems.append(f"transaction {tx['reference']}: no ledger entries")
+        if _d(tx["total"]) != debit:
+            problems.append(f"transaction {tx['reference']}: total {tx['total']} != debits {debit}")
+    return problems
+
+
+def _account_balances(entries: list[Row]) -> dict[str, Decimal]:
+    """Debit-minus-credit per ledger account id, over entries not deleted."""
+    balances: dict[str, Decimal] = defaultdict(Decimal)
+    for entry in entries:
+        if not entry["deleted"]:
+            balances[entry["ledger_account"]["id"]] += _d(entry["debit"]) - _d(entry["credit"])
+    return balances
+
+
+def _bank_balances(biz: Business, balances: dict[str, Decimal]) -> list[str]:
+    problems = []
+    for bank in biz["bank_accounts"].iter_rows():
+        expected = balances.get(bank["ledger_account"]["id"], ZERO)
+        if _d(bank["balance"]) != expected:
+            problems.append(f"bank {bank['displayed_as']}: balance {bank['balance']} != ledger {expected}")
+    return problems
+
+
+def _artefact(resource: str, row: Row) -> list[str]:
+    name = f"{resource} {row['displayed_as']}"
+    problems = []
+    lines_field = "invoice_lines" if "invoice_lines" in row else "credit_note_lines"
+    lines = row[lines_field]
+    for twin in ("net_amount", "tax_amount", "total_amount"):
+        if sum((_d(line[twin]) for line in lines), ZERO) != _d(row[twin]):
+            problems.append(f"{name}: lines' {twin} do not add up to the header")
+        base = f"base_currency_{twin}"
+        if sum((_d(line[base]) for line in lines), ZERO) != _d(row[base]):
+            problems.append(f"{name}: lines' {base} do not add up to the header")
+    if _d(row["net_amount"]) + _d(row["tax_amount"]) != _d(row["total_amount"]):
+        problems.append(f"{name}: net + tax != total")
+    status = row["status"]["id"]
+    total, owed = _d(row["total_amount"]), _d(row["outstanding_amount"])
+    allocated = sum((_d(a["amount"]) + _d(a["discount"]) for a in row["payments_allocations"]), ZERO)
+    if status == "VOID":
+        if owed != 0 or row["transaction"] is not None and not row.get("void_reason"):
+            problems.append(f"{name}: void but owes {owed} or has no reason")
+        return problems
+    if status == "DRAFT":
+        if row["transaction"] is not None or owed != total:
+            problems.append(f"{name}: a draft must be unposted and wholly outstanding")
+        return problems
+    if owed != total - allocated:
+        problems.append(f"{name}: outstanding {owed} != total {total} - allocations {allocated}")
+    if _d(row["total_paid"]) != allocated:
+        problems.append(f"{name}: total_paid {row['total_paid']} != allocations {allocated}")
+    if status != settlement_status(owed, total):
+        problems.append(f"{name}: status {status} but {owed} of {total} outstanding")
+    if (owed == 0) != (_d(row["base_currency_outstanding_amount"]) == 0):
+        problems.append(f"{name}: base outstanding disagrees with outstanding about being settled")
+    if row["transaction"] is None:
+        problems.append(f"{name}: posted but has no transaction")
+    return problems
+
+
+def _quick_entry(resource: str, row: Row) -> list[str]:
+    name = f"{resource} {row['displayed_as']}"
+    total, owed = _d(row["total_amount"]), _d(row["outstanding_amount"])
+    allocated = sum((_d(a["amount"]) for a in row["payments_allocations"]), ZERO)
+    problems = []
+    if owed != total - allocated:
+        problems.append(f"{name}: outstanding {owed} != total {total} - allocations {allocated}")
+    if row["status"]["id"] != settlement_status(owed, total):
+        problems.append(f"{name}: status {row['status']['id']} but {owed} of {total} outstanding")
+    return problems
+
+
+def _control_account(
+    biz: Business,
+    balances: dict[str, Decimal],
+    control_name: str,
+    documents: dict[str, int],
+    quick_entries: str,
+    payment_type: str,
+) -> list[str]:
+    """The subledger (open items in base currency) equals the control account's balance."""
+    sign = 1 if control_name == "DEBTORS_CONTROL" else -1
+    open_items = ZERO
+    for resource, doc_sign in documents.items():
+        for row in biz[resource].iter_rows():
+            if row["status"]["id"] not in ("DRAFT", "VOID"):
+                open_items += doc_sign * _d(row["base_currency_outstanding_amount"])
+    for row in biz[quick_entries].iter_rows():
+        open_items += QUICK_ENTRY_SIGN[row["quick_entry_type"]["id"]] * _d(row["base_currency_outstanding_amount"])
+    for row in biz["contact_payments"].iter_rows():
+        on_account = row["payment_on_account"]
+        if row["transaction_type"]["id"] == payment_type and on_account:
+            open_items -= _d(on_account["base_currency_outstanding_amount"])
+    control = next(
+        row for row in biz["ledger_accounts"].iter_rows() if row["control_name"] == control_name
+    )
+    ledger = sign * balances.get(control["id"], ZERO)
+    if ledger != open_items:
+        return [f"{control_name}: ledger {ledger} != open items {open_items}"]
+    return []

@@ -1,0 +1,58 @@
+"""Changes to existing documents: edits, voids and hard deletes, each with its ledger effect.
+
+Voiding a sales artefact keeps it listed (status ``VOID``, ``void_reason`` set, nothing
+outstanding) and marks its transaction and ledger entries ``deleted: true``. Deleting any other
+document removes it from list results (it appears in ``deleted_since`` feeds) and marks its
+ledger deleted the same way. Every change moves the row's ``updated_at``.
+"""
+
+from __future__ import annotations
+
+from sage_sandbox.books.artefacts import ArtefactKind, status_ref
+from sage_sandbox.books.business import Business, Row, iso
+from sage_sandbox.books.posting import unpost
+
+
+class ChangeRefused(ValueError):
+    """The document is in a state where Sage would refuse the change (e.g. voiding a paid invoice)."""
+
+
+def is_untouched(row: Row) -> bool:
+    """Posted, not voided, and nothing allocated against it yet."""
+    return row["status"]["id"] == "UNPAID" and not row.get("payments_allocations")
+
+
+def void_artefact(biz: Business, kind: ArtefactKind, position: int, reason: str, ts: int) -> None:
+    collection = biz[kind.resource]
+    row = collection.get(position)
+    if not is_untouched(row):
+        raise ChangeRefused(f"{row['displayed_as']} is {row['status']['id']} with allocations; remove them first")
+    unpost(biz, row["transaction"], ts)
+    row["status"] = status_ref("VOID")
+    row["void_reason"] = reason
+    row["outstanding_amount"] = "0.0"
+    row["base_currency_outstanding_amount"] = "0.0"
+    row["editable"] = False
+    row["updated_at"] = iso(ts)
+    collection.put(position, row)
+
+
+def delete_posted(biz: Business, resource: str, position: int, ts: int) -> None:
+    """Hard-delete a posted document that nothing else refers to (its ledger is marked deleted)."""
+    collection = biz[resource]
+    row = collection.get(position)
+    if row.get("payments_allocations"):
+        raise ChangeRefused(f"{row['displayed_as']} has allocations; remove them first")
+    if row.get("transaction"):
+        unpost(biz, row["transaction"], ts)
+    collection.delete(position, ts)
+
+
+def edit(biz: Business, resource: str, position: int, ts: int, **fields: object) -> None:
+    """Change descriptive fields of a row (no money moves); ``updated_at`` moves."""
+
+    def change(row: Row) -> None:
+        row.update(fields)
+        row["updated_at"] = iso(ts)
+
+    biz[resource].update(position, change)

@@ -1,0 +1,128 @@
+"""The whole fake Sage in one object: clock, OAuth server, businesses and books, limits, faults.
+
+Tests and benchmarks drive it through this Python API (or through the admin routes under
+``/_sandbox`` when the server runs in another process). Every method that touches the books
+takes ``lock``, which the HTTP handlers take too, so a test thread can move time while the
+server thread is answering requests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+from sage_sandbox.books.audit import audit
+from sage_sandbox.books.business import Business, Row
+from sage_sandbox.books.world import World
+from sage_sandbox.catalog import ENDPOINTS
+from sage_sandbox.clock import SandboxClock
+from sage_sandbox.config import FaultsConfig, LimitsConfig, SandboxConfig
+from sage_sandbox.oauth import AuthorizationServer, Client
+from sage_sandbox.traffic import FaultInjector, RateLimiter, RequestCounters
+
+
+class Sandbox:
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config = config or SandboxConfig()
+        self.clock = SandboxClock(config.now, frozen=config.frozen_clock)
+        self.lock = threading.RLock()
+        started = time.perf_counter()
+        self.world = World(config, self.clock.now_ts())
+        self.build_seconds = time.perf_counter() - started
+        self.auth = AuthorizationServer(
+            self.clock,
+            [Client(config.client_id, config.client_secret)],
+            code_ttl=config.code_ttl,
+            access_token_ttl=config.access_token_ttl,
+            refresh_token_ttl=config.refresh_token_ttl,
+        )
+        self.limiter = RateLimiter(self.clock, config.limits)
+        self.faults = FaultInjector(config.faults)
+        self.counters = RequestCounters()
+
+    # -- who is who ---------------------------------------------------------------------------
+
+    @property
+    def user_id(self) -> str:
+        return self.world.user.id
+
+    @property
+    def business_ids(self) -> list[str]:
+        """The demo user's businesses, lead first."""
+        return [b.id for b in self.world.businesses_of(self.world.user.id)]
+
+    @property
+    def outsider_business_id(self) -> str:
+        """A business that exists but belongs to another user."""
+        return self.world.businesses_of(self.world.outsider.id)[0].id
+
+    def business(self, business_id: str) -> Business:
+        return self.world.businesses[business_id]
+
+    # -- time -----------------------------------------------------------------------------------
+
+    def advance(self, days: float) -> dict[str, Any]:
+        """Move the books forward ``days`` days: new documents, payments, edits, voids, deletes."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        with self.lock:
+            start = self.clock.now_ts()
+            end = start + round(days * 86400)
+            self.clock.advance(end - start)
+            changes = self.world.advance(start, end)
+        return {"from": start, "to": end, "businesses": changes}
+
+    def move_clock(self, seconds: float) -> int:
+        """Let time pass without business activity (token expiry, rate-limit windows)."""
+        self.clock.advance(seconds)
+        return self.clock.now_ts()
+
+    # -- limits and faults ----------------------------------------------------------------------
+
+    def set_limits(self, limits: LimitsConfig) -> None:
+        self.limiter.limits = limits
+
+    def set_faults(self, faults: FaultsConfig) -> None:
+        self.faults.configure(faults)
+
+    def update_limits(self, **changes: Any) -> LimitsConfig:
+        self.limiter.limits = replace(self.limiter.limits, **changes)
+        return self.limiter.limits
+
+    def update_faults(self, **changes: Any) -> FaultsConfig:
+        self.faults.configure(replace(self.faults.config, **changes))
+        return self.faults.config
+
+    # -- ground truth ---------------------------------------------------------------------------
+
+    def ground_truth(self, business_id: str) -> dict[str, list[Row]]:
+        """Every row of a business as ``attributes=all&show_payments_allocations=true`` serves it.
+
+        Keys are endpoint names plus ``financial_settings`` and ``businesses`` (one row each).
+        """
+        with self.lock:
+            biz = self.business(business_id)
+            truth: dict[str, list[Row]] = {
+                name: list(biz[name].iter_rows()) for name in ENDPOINTS
+            }
+            truth["financial_settings"] = [dict(biz.financial_settings)]
+            truth["businesses"] = [biz.business_row()]
+            return truth
+
+    def deletions(self, business_id: str, since: int = 0) -> dict[str, list[dict[str, Any]]]:
+        """Rows hard-deleted after ``since`` (epoch seconds), per endpoint: id and deleted_at."""
+        with self.lock:
+            biz = self.business(business_id)
+            out: dict[str, list[dict[str, Any]]] = {}
+            for name, collection in biz.collections.items():
+                gone = collection.deleted_since(since)
+                if gone:
+                    out[name] = [{"id": collection.id_of(p), "deleted_at": collection.deleted_at(p)} for p in gone]
+            return out
+
+    def audit(self) -> dict[str, list[str]]:
+        """Accounting invariants that fail, per business (empty lists: the books add up)."""
+        with self.lock:
+            return {b.id: audit(b) for b in self.world.with_books()}
