@@ -9,4 +9,12 @@ from sage_sandbox.config import FaultsConfig, LimitsConfig, SandboxConfig
 from sage_sandbox.sandbox import Sandbox
 from sage_sandbox.server import SandboxProcess, SandboxServer, Urls
 
-__all__ = ["FaultsConfig", "LimitsConfig", "Sandbox", "SandboxConfig", "SandboxProcess", "SandboxServer", "Urls"]
+__all__ = [
+    "FaultsConfig",
+    "LimitsConfig",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxProcess",
+    "SandboxServer",
+    "Urls",
+]

@@ -415,7 +415,14 @@ PRESENTATION_PARAMS = frozenset(
 )
 # Answered without a column: change feeds, attachment presence (the sandbox's books have none).
 SPECIAL_PARAMS = frozenset(
-    {"updated_or_created_since", "deleted_since", "updated_from_date", "updated_to_date", "search", "has_attachments"}
+    {
+        "updated_or_created_since",
+        "deleted_since",
+        "updated_from_date",
+        "updated_to_date",
+        "search",
+        "has_attachments",
+    }
 )
 
 

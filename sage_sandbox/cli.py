@@ -41,28 +41,36 @@ def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO date-time such as 2026-11-21T12:00:00Z, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO date-time such as 2026-11-21T12:00:00Z, got {text!r}"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="sage-sandbox",
-        description="A faithful local Sage Business Cloud Accounting v3.1 server for tests, demos and benchmarks.",
+        description="A faithful local Sage Business Cloud Accounting v3.1 server "
+        "for tests, demos and benchmarks.",
     )
     commands = root.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",
         help="serve a seeded sandbox until interrupted",
         description="Serve the API under /v3.1, authorize at /oauth2/auth/central, tokens at /token, "
-        "and test controls under /_sandbox. Client: sandbox-client / sandbox-secret; any loopback redirect URI.",
+        "and test controls under /_sandbox. Client: sandbox-client / sandbox-secret; "
+        "any loopback redirect URI.",
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_non_negative, default=8765, help="0 picks a free port")
     books = serve.add_argument_group("books")
     books.add_argument("--seed", type=int, default=1, help="the same seed gives the same books")
-    books.add_argument("--businesses", type=_positive, default=2, help="businesses of the demo user (GB, US, ...)")
-    books.add_argument("--invoices", type=_non_negative, default=300, help="sales invoices per business over the history")
+    books.add_argument(
+        "--businesses", type=_positive, default=2, help="businesses of the demo user (GB, US, ...)"
+    )
+    books.add_argument(
+        "--invoices", type=_non_negative, default=300, help="sales invoices per business over the history"
+    )
     books.add_argument("--history-days", type=_positive, default=730)
     books.add_argument("--now", type=_moment, help="start the clock here instead of the real time")
     books.add_argument("--frozen-clock", action="store_true", help="time moves only through /_sandbox/clock")
@@ -120,7 +128,10 @@ def serve(args: argparse.Namespace) -> int:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((args.host, args.port))
     except OSError as exc:
-        print(f"sage-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}. Pick another --port.", file=sys.stderr)
+        print(
+            f"sage-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}. Pick another --port.",
+            file=sys.stderr,
+        )
         return 1
     started = time.perf_counter()
     sandbox = Sandbox(config_from(args))

@@ -44,7 +44,9 @@ class FaultsConfig:
 
     @property
     def any(self) -> bool:
-        return any((self.error_rate, self.slow_rate, self.drop_rate, self.truncate_rate, self.large_page_error_rate))
+        return any(
+            (self.error_rate, self.slow_rate, self.drop_rate, self.truncate_rate, self.large_page_error_rate)
+        )
 
 
 @dataclass(frozen=True)

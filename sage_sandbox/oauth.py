@@ -124,12 +124,16 @@ class AuthorizationServer:
             raise OAuthError(400, "invalid_request", "redirect_uri is not registered for this client")
         code = secrets.token_hex(20)
         with self._lock:
-            self._codes[code] = _Code(client_id, redirect_uri, user_id, scope, self._clock.timestamp() + self.code_ttl)
+            self._codes[code] = _Code(
+                client_id, redirect_uri, user_id, scope, self._clock.timestamp() + self.code_ttl
+            )
         return code
 
     # -- token endpoint -----------------------------------------------------------------------
 
-    def exchange_code(self, client_id: str, client_secret: str, code: str, redirect_uri: str) -> dict[str, object]:
+    def exchange_code(
+        self, client_id: str, client_secret: str, code: str, redirect_uri: str
+    ) -> dict[str, object]:
         self._check_client(client_id, client_secret)
         with self._lock:
             grant = self._codes.get(code)

@@ -199,7 +199,9 @@ def _parse_sort(endpoint: Endpoint, value: str) -> tuple[str, bool]:
     if not endpoint.sort:
         raise invalid_parameter("sort", f"/{endpoint.name} cannot be sorted")
     if attribute not in endpoint.sort:
-        raise invalid_parameter("sort", f"sort attribute must be one of {', '.join(endpoint.sort)}; got {attribute!r}")
+        raise invalid_parameter(
+            "sort", f"sort attribute must be one of {', '.join(endpoint.sort)}; got {attribute!r}"
+        )
     if direction not in ("", "asc", "desc"):
         raise invalid_parameter("sort", f"sort direction must be asc or desc; got {direction!r}")
     return attribute, direction == "desc"
@@ -247,9 +249,9 @@ def _evaluate(collection: Collection, query: ListQuery) -> np.ndarray:
         if query.date_to is not None:
             mask &= days <= query.date_to
     for column, value in query.equals:
-        mask &= _matches(collection, column, value)
+        mask &= collection.matches(column, value)
     for column, value in query.excludes:
-        mask &= ~_matches(collection, column, value)
+        mask &= ~collection.matches(column, value)
     for column, flag in query.flags:
         mask &= collection.column_view(column) == int(flag)
     if query.search:
@@ -260,16 +262,6 @@ def _evaluate(collection: Collection, query: ListQuery) -> np.ndarray:
     if query.sort is not None:
         positions = _sorted(collection, positions, *query.sort)
     return positions
-
-
-def _matches(collection: Collection, column: str, value: str) -> np.ndarray:
-    view = collection.column_view(column)
-    encoded = collection.encoded(column, value)
-    if encoded is None:
-        return np.zeros(len(view), dtype=bool)
-    if column in ("contact_types", "visible_in"):
-        return (view & encoded) != 0
-    return view == encoded
 
 
 def _sorted(collection: Collection, positions: np.ndarray, attribute: str, descending: bool) -> np.ndarray:

@@ -104,9 +104,7 @@ class Sandbox:
         """
         with self.lock:
             biz = self.business(business_id)
-            truth: dict[str, list[Row]] = {
-                name: list(biz[name].iter_rows()) for name in ENDPOINTS
-            }
+            truth: dict[str, list[Row]] = {name: list(biz[name].iter_rows()) for name in ENDPOINTS}
             truth["financial_settings"] = [dict(biz.financial_settings)]
             truth["businesses"] = [biz.business_row()]
             return truth
@@ -119,7 +117,9 @@ class Sandbox:
             for name, collection in biz.collections.items():
                 gone = collection.deleted_since(since)
                 if gone:
-                    out[name] = [{"id": collection.id_of(p), "deleted_at": collection.deleted_at(p)} for p in gone]
+                    out[name] = [
+                        {"id": collection.id_of(p), "deleted_at": collection.deleted_at(p)} for p in gone
+                    ]
             return out
 
     def audit(self) -> dict[str, list[str]]:

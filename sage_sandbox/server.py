@@ -61,7 +61,14 @@ class Urls:
 class SandboxServer:
     """``with SandboxServer(config) as server:`` serves a sandbox on ``server.urls.base``."""
 
-    def __init__(self, config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        sandbox: Sandbox | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.sandbox = sandbox or Sandbox(config)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,7 +76,9 @@ class SandboxServer:
         self.port = self._socket.getsockname()[1]
         self.urls = Urls(f"http://{host}:{self.port}")
         self._server = uvicorn.Server(uvicorn_config(create_app(self.sandbox)))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
 
     def start(self) -> SandboxServer:
         self._thread.start()
@@ -104,7 +113,17 @@ class SandboxProcess:
     def __init__(self, *args: str, host: str = "127.0.0.1", startup_timeout: float = 3600) -> None:
         self.port = free_port(host)
         self.urls = Urls(f"http://{host}:{self.port}")
-        self._command = [sys.executable, "-m", "sage_sandbox", "serve", "--host", host, "--port", str(self.port), *args]
+        self._command = [
+            sys.executable,
+            "-m",
+            "sage_sandbox",
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(self.port),
+            *args,
+        ]
         self._timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -121,7 +140,9 @@ class SandboxProcess:
                 raise RuntimeError("sage-sandbox did not start in time")
             time.sleep(0.2)
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.process is not None:
             self.process.terminate()
             try:

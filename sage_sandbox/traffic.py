@@ -47,13 +47,18 @@ class RateLimiter:
             while window and window[0] <= now - 60:
                 window.popleft()
             if limits.per_minute is not None and len(window) >= limits.per_minute:
-                return Refusal(max(1, math.ceil(window[0] + 60 - now)), f"more than {limits.per_minute} requests a minute")
+                return Refusal(
+                    max(1, math.ceil(window[0] + 60 - now)),
+                    f"more than {limits.per_minute} requests a minute",
+                )
             day = int(now // 86400)
             seen_day, used = self._days.get(client_id, (day, 0))
             if seen_day != day:
                 used = 0
             if limits.per_day is not None and used >= limits.per_day:
-                return Refusal(max(1, math.ceil((day + 1) * 86400 - now)), f"more than {limits.per_day} requests a day")
+                return Refusal(
+                    max(1, math.ceil((day + 1) * 86400 - now)), f"more than {limits.per_day} requests a day"
+                )
             window.append(now)
             self._days[client_id] = (day, used + 1)
             self._in_flight[client_id] += 1
@@ -127,10 +132,11 @@ class RequestCounters:
         wanted = None if outcome is None else str(outcome)
         with self._lock:
             return sum(
-                n for (route, o), n in self._counts.items() if route.startswith(prefix) and wanted in (None, o)
+                n
+                for (route, o), n in self._counts.items()
+                if route.startswith(prefix) and wanted in (None, o)
             )
 
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
-

@@ -59,7 +59,10 @@ class AccountingApi:
         business = world.businesses.get(key.strip())
         if business is None or world.owner[business.id] != grant.user_id:
             raise SageError(
-                401, "AuthorizationFailure", "The user has no access to the business given in X-Business.", "X-Business"
+                401,
+                "AuthorizationFailure",
+                "The user has no access to the business given in X-Business.",
+                "X-Business",
             )
         return business
 
@@ -67,7 +70,11 @@ class AccountingApi:
 
     async def user(self, request: Request) -> Response:
         grant = self.grant(request)
-        user = self.sandbox.world.user if grant.user_id == self.sandbox.world.user.id else self.sandbox.world.outsider
+        user = (
+            self.sandbox.world.user
+            if grant.user_id == self.sandbox.world.user.id
+            else self.sandbox.world.outsider
+        )
         return json_response(orjson.dumps(user.row()))
 
     async def businesses(self, request: Request) -> Response:
@@ -158,4 +165,3 @@ class AccountingApi:
             row["sent"] = True
             row["updated_at"] = iso(self.sandbox.clock.now_ts())
             collection.put(position, row)
-

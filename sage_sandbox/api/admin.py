@@ -66,7 +66,8 @@ class AdminRoutes:
                 "outsider_business_id": sandbox.outsider_business_id,
                 "build_seconds": round(sandbox.build_seconds, 3),
                 "rows": {
-                    b: {n: len(c) for n, c in sandbox.business(b).collections.items()} for b in sandbox.business_ids
+                    b: {n: len(c) for n, c in sandbox.business(b).collections.items()}
+                    for b in sandbox.business_ids
                 },
                 "tokens": dataclasses.asdict(sandbox.auth.stats),
             }
@@ -149,5 +150,5 @@ async def _body(request: Request) -> dict[str, Any]:
 def _number(body: dict[str, Any], name: str) -> float:
     value = body.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdminError(f"{name!r} must be a number, e.g. {{\"{name}\": 7}}")
+        raise AdminError(f'{name!r} must be a number, e.g. {{"{name}": 7}}')
     return float(value)

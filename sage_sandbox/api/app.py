@@ -27,21 +27,27 @@ def http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths and wrong methods, in Sage's error shape under ``/v3.1``."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        error = SageError(405, "MethodNotAllowed", f"{request.method} is not allowed here; the sandbox is read-only.")
+        error = SageError(
+            405, "MethodNotAllowed", f"{request.method} is not allowed here; the sandbox is read-only."
+        )
     else:
         error = SageError(exc.status_code, "NotFound", f"The path {request.url.path} does not exist.")
     return sage_error(request, error)
 
 
 def create_app(sandbox: Sandbox) -> Starlette:
-    routes = [*OAuthRoutes(sandbox).routes(), *AdminRoutes(sandbox).routes(), *AccountingApi(sandbox).routes()]
+    routes = [
+        *OAuthRoutes(sandbox).routes(),
+        *AdminRoutes(sandbox).routes(),
+        *AccountingApi(sandbox).routes(),
+    ]
     return Starlette(
         routes=routes,
         middleware=[Middleware(TrafficMiddleware, sandbox=sandbox)],
         exception_handlers={
             SageError: sage_error,
             HTTPException: http_error,
-            OAuthError: lambda request, exc: oauth_error(exc),  # type: ignore[arg-type]
-            AdminError: lambda request, exc: admin_error(exc),  # type: ignore[arg-type]
+            OAuthError: lambda request, exc: oauth_error(exc),
+            AdminError: lambda request, exc: admin_error(exc),
         },
     )

@@ -18,7 +18,12 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 def oauth_error(error: OAuthError) -> Response:
     """Sage documents the bare RFC 6749 body: ``{"error": "invalid_grant"}``."""
-    return Response(orjson.dumps({"error": error.error}), status_code=error.status, media_type="application/json", headers=_NO_STORE)
+    return Response(
+        orjson.dumps({"error": error.error}),
+        status_code=error.status,
+        media_type="application/json",
+        headers=_NO_STORE,
+    )
 
 
 class OAuthRoutes:
@@ -34,11 +39,16 @@ class OAuthRoutes:
     async def authorize(self, request: Request) -> Response:
         params = request.query_params
         if params.get("response_type", "code") != "code":
-            return oauth_error(OAuthError(400, "unsupported_response_type", "only the code flow is supported"))
+            return oauth_error(
+                OAuthError(400, "unsupported_response_type", "only the code flow is supported")
+            )
         redirect_uri = params.get("redirect_uri", "")
         try:
             code = self.sandbox.auth.authorize(
-                params.get("client_id", ""), redirect_uri, self.sandbox.user_id, params.get("scope", "full_access")
+                params.get("client_id", ""),
+                redirect_uri,
+                self.sandbox.user_id,
+                params.get("scope", "full_access"),
             )
         except OAuthError as error:  # never redirect to an unregistered URI
             return oauth_error(error)
@@ -58,7 +68,9 @@ class OAuthRoutes:
         auth = self.sandbox.auth
         try:
             if grant_type == "authorization_code":
-                body = auth.exchange_code(client_id, client_secret, fields.get("code", ""), fields.get("redirect_uri", ""))
+                body = auth.exchange_code(
+                    client_id, client_secret, fields.get("code", ""), fields.get("redirect_uri", "")
+                )
             elif grant_type == "refresh_token":
                 body = auth.refresh(client_id, client_secret, fields.get("refresh_token", ""))
             else:  # Sage answers a wrong grant type with invalid_grant (its "frequently raised errors")

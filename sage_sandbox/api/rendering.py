@@ -7,7 +7,7 @@ attributes are asked for, so a page of 200 invoices costs a few block decompress
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlencode
 
 import numpy as np
@@ -24,9 +24,7 @@ BASE_ATTRIBUTES = ("id", "displayed_as", "$path")
 _ALLOCATIONS_KEY = b',"payments_allocations":'
 
 
-def envelope(
-    endpoint: Endpoint, collection: Collection, positions: np.ndarray, query: ListQuery
-) -> bytes:
+def envelope(endpoint: Endpoint, collection: Collection, positions: np.ndarray, query: ListQuery) -> bytes:
     """The ``$total/$page/$next/$back/$itemsPerPage/$items`` body of a list request."""
     total = len(positions)
     per_page = query.items_per_page
@@ -55,7 +53,7 @@ def _link(name: str, page: int, query: ListQuery) -> bytes:
     return orjson.dumps(f"/{name}?{urlencode(params)}")
 
 
-def rows(endpoint: Endpoint, collection: Collection, chunk: Sequence[int], query: ListQuery) -> list[bytes]:
+def rows(endpoint: Endpoint, collection: Collection, chunk: Iterable[int], query: ListQuery) -> list[bytes]:
     stored = collection.get_many_json(chunk)
     if query.all_attributes:
         if endpoint.has_payments_allocations and not query.show_payments_allocations:
@@ -79,7 +77,7 @@ def select_attributes(data: bytes, wanted: Sequence[str], show_allocations: bool
     return orjson.dumps({k: v for k, v in row.items() if k in keep})
 
 
-def tombstones(collection: Collection, chunk: Sequence[int], query: ListQuery) -> list[bytes]:
+def tombstones(collection: Collection, chunk: Iterable[int], query: ListQuery) -> list[bytes]:
     """Deleted rows in a ``deleted_since`` feed: their id, name, path and when they went."""
     out = []
     for data, position in zip(collection.get_many_json(chunk), chunk, strict=True):
@@ -90,4 +88,3 @@ def tombstones(collection: Collection, chunk: Sequence[int], query: ListQuery) -
             item["deleted_at"] = iso(deleted_at)
         out.append(orjson.dumps(item))
     return out
-

@@ -9,6 +9,7 @@ Dropped connections and truncated bodies are done at the ASGI level: the headers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from urllib.parse import parse_qs
 
 import orjson
@@ -19,7 +20,12 @@ from sage_sandbox.sandbox import Sandbox
 from sage_sandbox.traffic import Fault
 
 _GATEWAY_PAGE = b"<html><head><title>%d %s</title></head><body><center><h1>%d %s</h1></center></body></html>"
-_REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Time-out"}
+_REASONS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Time-out",
+}
 
 
 def route_of(method: str, path: str) -> str:
@@ -44,8 +50,12 @@ class TrafficMiddleware:
         client_id = self._client_of(scope)
         refusal = sandbox.limiter.acquire(client_id) if client_id else None
         if refusal is not None:
-            await _respond(send, 429, _sage_body(429, "TooManyRequests", f"Too many requests: {refusal.reason}."),
-                           [(b"retry-after", str(refusal.retry_after).encode())])
+            await _respond(
+                send,
+                429,
+                _sage_body(429, "TooManyRequests", f"Too many requests: {refusal.reason}."),
+                [(b"retry-after", str(refusal.retry_after).encode())],
+            )
             sandbox.counters.add(route, 429)
             return
         try:
@@ -59,7 +69,9 @@ class TrafficMiddleware:
         latency = sandbox.limiter.limits.latency
         if latency > 0:
             await asyncio.sleep(latency)
-        fault = sandbox.faults.draw(large_page=_is_large_page(scope, sandbox.faults.config.large_page_threshold))
+        fault = sandbox.faults.draw(
+            large_page=_is_large_page(scope, sandbox.faults.config.large_page_threshold)
+        )
         if fault is not None and fault.kind == "error":
             await _respond(send, fault.status, *_error_page(fault.status))
             sandbox.counters.add(route, fault.status)
@@ -74,10 +86,9 @@ class TrafficMiddleware:
             await send(message)
 
         if fault is not None and fault.kind in ("drop", "truncate"):
-            try:
+            # Returning with the body unfinished makes the server close the connection.
+            with contextlib.suppress(_ConnectionBrokenError):
                 await self.app(scope, receive, _broken(send, fault, outcome))
-            except _ConnectionBroken:
-                pass  # returning with the body unfinished makes the server close the connection
             sandbox.counters.add(route, fault.kind)
             return
         await self.app(scope, receive, observed_send)
@@ -107,12 +118,12 @@ def _broken(send: Send, fault: Fault, outcome: dict[str, int | str]) -> Send:
             if fault.kind == "truncate":
                 body = message.get("body", b"")
                 await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-            raise _ConnectionBroken
+            raise _ConnectionBrokenError
 
     return broken_send
 
 
-class _ConnectionBroken(Exception):
+class _ConnectionBrokenError(Exception):
     """Raised inside the app's ``send`` to stop it; the server then closes the connection."""
 
 
@@ -136,7 +147,9 @@ def _error_page(status: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     if status == 503:
         return _sage_body(503, "ServiceUnavailable", "Service unavailable, please retry later."), []
     reason = _REASONS[status]
-    return _GATEWAY_PAGE % (status, reason.encode(), status, reason.encode()), [(b"content-type", b"text/html")]
+    return _GATEWAY_PAGE % (status, reason.encode(), status, reason.encode()), [
+        (b"content-type", b"text/html")
+    ]
 
 
 async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -77,10 +77,24 @@ SALES_QUICK_CREDIT = ArtefactKind(
     "sales_quick_entries", "sales", True, "SALES_QUICK_ENTRY_CREDIT_NOTE", "SQE-", None, None, "due_date"
 )
 PURCHASE_QUICK_INVOICE = ArtefactKind(
-    "purchase_quick_entries", "purchase", False, "PURCHASE_QUICK_ENTRY_INVOICE", "PQE-", None, None, "due_date"
+    "purchase_quick_entries",
+    "purchase",
+    False,
+    "PURCHASE_QUICK_ENTRY_INVOICE",
+    "PQE-",
+    None,
+    None,
+    "due_date",
 )
 PURCHASE_QUICK_CREDIT = ArtefactKind(
-    "purchase_quick_entries", "purchase", True, "PURCHASE_QUICK_ENTRY_CREDIT_NOTE", "PQE-", None, None, "due_date"
+    "purchase_quick_entries",
+    "purchase",
+    True,
+    "PURCHASE_QUICK_ENTRY_CREDIT_NOTE",
+    "PQE-",
+    None,
+    None,
+    "due_date",
 )
 
 KINDS_BY_TYPE = {
@@ -191,7 +205,9 @@ def create_artefact(
     if kind.lines_field is None:
         row = _quick_entry_row(biz, kind, key, number, contact, date, second_date, computed[0], amounts, ts)
     else:
-        row = _artefact_row(biz, kind, key, number, contact, date, second_date, computed, amounts, ts, reference)
+        row = _artefact_row(
+            biz, kind, key, number, contact, date, second_date, computed, amounts, ts, reference
+        )
     row["transaction"] = transaction
     row["status"] = status_ref("DRAFT" if draft else "UNPAID")
     row["currency"] = currency_ref(contact.currency)
@@ -231,7 +247,9 @@ def post_draft(biz: Business, kind: ArtefactKind, position: int, ts: int) -> Non
     collection.put(position, row)
 
 
-def _legs(biz: Business, kind: ArtefactKind, contact: ContactInfo, lines: list[_Line], base_total: Decimal) -> list[Leg]:
+def _legs(
+    biz: Business, kind: ArtefactKind, contact: ContactInfo, lines: list[_Line], base_total: Decimal
+) -> list[Leg]:
     """Control account for the total; each line's account for its net; the tax account for tax."""
     sign = kind.sign
     legs = [Leg.signed(kind.control_role, sign * base_total, description=contact.name, contact=contact.ref)]
@@ -250,7 +268,9 @@ def _legs(biz: Business, kind: ArtefactKind, contact: ContactInfo, lines: list[_
             tax_by_rate[line.spec.tax_rate_id] = tax_by_rate.get(line.spec.tax_rate_id, ZERO) + line.base_tax
     for rate_id, amount in tax_by_rate.items():
         tax_rate = biz.tax_rates[rate_id][0]
-        legs.append(Leg.signed(tax_role, -sign * amount, description=tax_rate["displayed_as"], tax_rate=tax_rate))
+        legs.append(
+            Leg.signed(tax_role, -sign * amount, description=tax_rate["displayed_as"], tax_rate=tax_rate)
+        )
     return legs
 
 
@@ -266,7 +286,12 @@ def _spec_from_line(biz: Business, line: Row) -> LineSpec:
     item_ref = line.get("product") or line.get("service")
     item = next((i for i in biz.items if item_ref and i.ref["id"] == item_ref["id"]), None)
     return LineSpec(
-        line["description"], role, Decimal(line["quantity"]), Decimal(line["unit_price"]), line["tax_rate"]["id"], item
+        line["description"],
+        role,
+        Decimal(line["quantity"]),
+        Decimal(line["unit_price"]),
+        line["tax_rate"]["id"],
+        item,
     )
 
 
@@ -308,7 +333,9 @@ def _artefact_row(
         "editable": True,
         "vat_reverse_charge": False,
         "transaction": None,
-        "transaction_type": make_ref("transaction_types", kind.transaction_type, TRANSACTION_TYPES[kind.transaction_type]),
+        "transaction_type": make_ref(
+            "transaction_types", kind.transaction_type, TRANSACTION_TYPES[kind.transaction_type]
+        ),
         "deleted_at": None,
         "is_cis": False,
         "contact": contact.ref,
@@ -354,8 +381,12 @@ def _artefact_row(
             "exchange_rate": None,
             "inverse_exchange_rate": None,
             "total_quantity": _money(total_quantity),
-            "total_discount_amount": "0.0",
-            "base_currency_total_discount_amount": "0.0",
+        }
+    )
+    if kind.side == "sales":  # purchase artefacts have no discount totals
+        row.update({"total_discount_amount": "0.0", "base_currency_total_discount_amount": "0.0"})
+    row.update(
+        {
             "base_currency_net_amount": _money(amounts["base_net"]),
             "base_currency_tax_amount": _money(amounts["base_tax"]),
             "base_currency_total_amount": _money(amounts["base_total"]),
@@ -407,7 +438,9 @@ def _line_row(biz: Business, kind: ArtefactKind, line: _Line) -> Row:
         "eu_goods_services_type": None,
     }
     if kind.side == "sales":
-        row.update({"discount_amount": "0.0", "base_currency_discount_amount": "0.0", "discount_percentage": "0.0"})
+        row.update(
+            {"discount_amount": "0.0", "base_currency_discount_amount": "0.0", "discount_percentage": "0.0"}
+        )
     else:
         row.update({"is_purchase_for_resale": spec.ledger_role == "cost_of_sales", "tax_recoverable": True})
     return row
@@ -416,7 +449,9 @@ def _line_row(biz: Business, kind: ArtefactKind, line: _Line) -> Row:
 def _tax_analysis(biz: Business, lines: list[_Line]) -> list[Row]:
     groups: dict[str, dict[str, Decimal]] = {}
     for line in lines:
-        group = groups.setdefault(line.spec.tax_rate_id, {"net": ZERO, "tax": ZERO, "goods": ZERO, "services": ZERO})
+        group = groups.setdefault(
+            line.spec.tax_rate_id, {"net": ZERO, "tax": ZERO, "goods": ZERO, "services": ZERO}
+        )
         group["net"] += line.net
         group["tax"] += line.tax
         is_service = line.spec.item is not None and line.spec.item.resource == "services"
@@ -455,7 +490,9 @@ def _quick_entry_row(
         "created_at": stamp,
         "updated_at": stamp,
         "transaction": None,
-        "transaction_type": make_ref("transaction_types", kind.transaction_type, TRANSACTION_TYPES[kind.transaction_type]),
+        "transaction_type": make_ref(
+            "transaction_types", kind.transaction_type, TRANSACTION_TYPES[kind.transaction_type]
+        ),
         "deleted_at": None,
         "quick_entry_type": make_ref("quick_entry_types", entry_type, QUICK_ENTRY_TYPES[entry_type]),
         "contact_name": contact.name,
@@ -486,6 +523,7 @@ def _quick_entry_row(
     if kind.side == "purchase":
         row["tax_recoverable"] = True
     return row
+
 
 # The artefact kind to use when only the collection is known (settlement reversal).
 KIND_BY_RESOURCE = {

@@ -35,8 +35,12 @@ def audit(biz: Business) -> list[str]:
     for resource in ("sales_quick_entries", "purchase_quick_entries"):
         for row in biz[resource].iter_rows():
             problems += _quick_entry(resource, row)
-    problems += _control_account(biz, balances, "DEBTORS_CONTROL", AR_DOCUMENTS, "sales_quick_entries", "CUSTOMER_RECEIPT")
-    problems += _control_account(biz, balances, "CREDITORS_CONTROL", AP_DOCUMENTS, "purchase_quick_entries", "VENDOR_PAYMENT")
+    problems += _control_account(
+        biz, balances, "DEBTORS_CONTROL", AR_DOCUMENTS, "sales_quick_entries", "CUSTOMER_RECEIPT"
+    )
+    problems += _control_account(
+        biz, balances, "CREDITORS_CONTROL", AP_DOCUMENTS, "purchase_quick_entries", "VENDOR_PAYMENT"
+    )
     return problems
 
 
@@ -95,7 +99,7 @@ def _artefact(resource: str, row: Row) -> list[str]:
     total, owed = _d(row["total_amount"]), _d(row["outstanding_amount"])
     allocated = sum((_d(a["amount"]) + _d(a["discount"]) for a in row["payments_allocations"]), ZERO)
     if status == "VOID":
-        if owed != 0 or row["transaction"] is not None and not row.get("void_reason"):
+        if owed != 0 or (row["transaction"] is not None and not row.get("void_reason")):
             problems.append(f"{name}: void but owes {owed} or has no reason")
         return problems
     if status == "DRAFT":
@@ -143,14 +147,14 @@ def _control_account(
             if row["status"]["id"] not in ("DRAFT", "VOID"):
                 open_items += doc_sign * _d(row["base_currency_outstanding_amount"])
     for row in biz[quick_entries].iter_rows():
-        open_items += QUICK_ENTRY_SIGN[row["quick_entry_type"]["id"]] * _d(row["base_currency_outstanding_amount"])
+        open_items += QUICK_ENTRY_SIGN[row["quick_entry_type"]["id"]] * _d(
+            row["base_currency_outstanding_amount"]
+        )
     for row in biz["contact_payments"].iter_rows():
         on_account = row["payment_on_account"]
         if row["transaction_type"]["id"] == payment_type and on_account:
             open_items -= _d(on_account["base_currency_outstanding_amount"])
-    control = next(
-        row for row in biz["ledger_accounts"].iter_rows() if row["control_name"] == control_name
-    )
+    control = next(row for row in biz["ledger_accounts"].iter_rows() if row["control_name"] == control_name)
     ledger = sign * balances.get(control["id"], ZERO)
     if ledger != open_items:
         return [f"{control_name}: ledger {ledger} != open items {open_items}"]

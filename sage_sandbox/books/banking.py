@@ -50,9 +50,13 @@ def other_payment(
         tax = cents(line.net * percentage / 100)
         net_total += line.net
         tax_total += tax
-        legs.append(Leg.signed(line.ledger_role, sign * line.net, description=line.details, tax_rate=tax_rate))
+        legs.append(
+            Leg.signed(line.ledger_role, sign * line.net, description=line.details, tax_rate=tax_rate)
+        )
         if tax:
-            legs.append(Leg.signed(tax_role, sign * tax, description=tax_rate["displayed_as"], tax_rate=tax_rate))
+            legs.append(
+                Leg.signed(tax_role, sign * tax, description=tax_rate["displayed_as"], tax_rate=tax_rate)
+            )
         line_rows.append(
             {
                 "id": biz.new_line_id(),
@@ -92,9 +96,13 @@ def other_payment(
             "created_at": stamp,
             "updated_at": stamp,
             "transaction": transaction,
-            "transaction_type": make_ref("transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type]),
+            "transaction_type": make_ref(
+                "transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type]
+            ),
             "deleted_at": None,
-            "payment_method": make_ref("payment_methods", bank.payment_method, PAYMENT_METHODS[bank.payment_method]),
+            "payment_method": make_ref(
+                "payment_methods", bank.payment_method, PAYMENT_METHODS[bank.payment_method]
+            ),
             "contact": contact_ref,
             "bank_account": bank.ref,
             "date": date,
@@ -111,7 +119,14 @@ def other_payment(
 
 
 def bank_transfer(
-    biz: Business, *, source: BankInfo, target: BankInfo, amount: Decimal, date: str, ts: int, description: str
+    biz: Business,
+    *,
+    source: BankInfo,
+    target: BankInfo,
+    amount: Decimal,
+    date: str,
+    ts: int,
+    description: str,
 ) -> int:
     """Move money between two of the business's bank accounts (nets to zero across accounts)."""
     collection = biz["bank_transfers"]
@@ -124,7 +139,10 @@ def bank_transfer(
         date=date,
         reference=reference,
         origin=self_ref,
-        legs=[Leg(target.role, debit=amount, description=description), Leg(source.role, credit=amount, description=description)],
+        legs=[
+            Leg(target.role, debit=amount, description=description),
+            Leg(source.role, credit=amount, description=description),
+        ],
         ts=ts,
     )
     stamp = iso(ts)
@@ -137,7 +155,9 @@ def bank_transfer(
             "created_at": stamp,
             "updated_at": stamp,
             "transaction": transaction,
-            "transaction_type": make_ref("transaction_types", "BANK_TRANSFER", TRANSACTION_TYPES["BANK_TRANSFER"]),
+            "transaction_type": make_ref(
+                "transaction_types", "BANK_TRANSFER", TRANSACTION_TYPES["BANK_TRANSFER"]
+            ),
             "deleted_at": None,
             "from_bank_account": source.ref,
             "to_bank_account": target.ref,
@@ -165,7 +185,10 @@ def bank_deposit(
         date=date,
         reference=reference,
         origin=self_ref,
-        legs=[Leg(target.role, debit=total, description=reference), Leg(source.role, credit=total, description=reference)],
+        legs=[
+            Leg(target.role, debit=total, description=reference),
+            Leg(source.role, credit=total, description=reference),
+        ],
         ts=ts,
     )
     stamp = iso(ts)
@@ -178,7 +201,9 @@ def bank_deposit(
             "created_at": stamp,
             "updated_at": stamp,
             "transaction": transaction,
-            "transaction_type": make_ref("transaction_types", "BANK_DEPOSIT", TRANSACTION_TYPES["BANK_DEPOSIT"]),
+            "transaction_type": make_ref(
+                "transaction_types", "BANK_DEPOSIT", TRANSACTION_TYPES["BANK_DEPOSIT"]
+            ),
             "deleted_at": None,
             "from_bank_account": source.ref,
             "to_bank_account": target.ref,
@@ -200,12 +225,17 @@ class JournalLine:
     credit: Decimal = ZERO
 
 
-def journal(biz: Business, *, date: str, ts: int, reference: str, description: str, lines: list[JournalLine]) -> int:
+def journal(
+    biz: Business, *, date: str, ts: int, reference: str, description: str, lines: list[JournalLine]
+) -> int:
     """A manual journal (payroll, depreciation, tax return): lines straight to the ledger."""
     collection = biz["journals"]
     position, key = collection.reserve()
     self_ref = make_ref("journals", key, reference)
-    legs = [Leg(line.ledger_role, debit=line.debit, credit=line.credit, description=line.details) for line in lines]
+    legs = [
+        Leg(line.ledger_role, debit=line.debit, credit=line.credit, description=line.details)
+        for line in lines
+    ]
     transaction = post(
         biz, transaction_type="JOURNAL", date=date, reference=reference, origin=self_ref, legs=legs, ts=ts
     )

@@ -13,7 +13,7 @@ from sage_sandbox.books.business import Business, Row, iso
 from sage_sandbox.books.posting import unpost
 
 
-class ChangeRefused(ValueError):
+class ChangeRefusedError(ValueError):
     """The document is in a state where Sage would refuse the change (e.g. voiding a paid invoice)."""
 
 
@@ -26,7 +26,9 @@ def void_artefact(biz: Business, kind: ArtefactKind, position: int, reason: str,
     collection = biz[kind.resource]
     row = collection.get(position)
     if not is_untouched(row):
-        raise ChangeRefused(f"{row['displayed_as']} is {row['status']['id']} with allocations; remove them first")
+        raise ChangeRefusedError(
+            f"{row['displayed_as']} is {row['status']['id']} with allocations; remove them first"
+        )
     unpost(biz, row["transaction"], ts)
     row["status"] = status_ref("VOID")
     row["void_reason"] = reason
@@ -42,7 +44,7 @@ def delete_posted(biz: Business, resource: str, position: int, ts: int) -> None:
     collection = biz[resource]
     row = collection.get(position)
     if row.get("payments_allocations"):
-        raise ChangeRefused(f"{row['displayed_as']} has allocations; remove them first")
+        raise ChangeRefusedError(f"{row['displayed_as']} has allocations; remove them first")
     if row.get("transaction"):
         unpost(biz, row["transaction"], ts)
     collection.delete(position, ts)

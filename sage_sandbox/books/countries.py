@@ -83,8 +83,12 @@ GB = CountryProfile(
     sales_tax_rates=("GB_STANDARD", "GB_STANDARD", "GB_STANDARD", "GB_LOWER", "GB_ZERO"),
     purchase_tax_rates=("GB_STANDARD", "GB_STANDARD", "GB_ZERO", "GB_EXEMPT"),
     chart=(
-        LedgerAccountSpec("office_equipment", 30, "Office Equipment and IT", "FIXED_ASSETS", visible=_EXPENSE),
-        LedgerAccountSpec("office_equipment_depreciation", 31, "Office Equipment and IT Depreciation", "FIXED_ASSETS"),
+        LedgerAccountSpec(
+            "office_equipment", 30, "Office Equipment and IT", "FIXED_ASSETS", visible=_EXPENSE
+        ),
+        LedgerAccountSpec(
+            "office_equipment_depreciation", 31, "Office Equipment and IT Depreciation", "FIXED_ASSETS"
+        ),
         LedgerAccountSpec("motor_vehicles", 50, "Motor Vehicles", "FIXED_ASSETS", visible=_EXPENSE),
         LedgerAccountSpec("motor_vehicles_depreciation", 51, "Motor Vehicles Depreciation", "FIXED_ASSETS"),
         LedgerAccountSpec("debtors", 1100, "Trade Debtors", "CURRENT_ASSETS", "DEBTORS_CONTROL"),
@@ -104,19 +108,29 @@ GB = CountryProfile(
         LedgerAccountSpec("retained_earnings", 3200, "Retained Earnings", "EQUITY", "RETAINED_EARNINGS"),
         LedgerAccountSpec("sales_products", 4000, "Sales - Products", "SALES", visible=_SALES),
         LedgerAccountSpec("sales_services", 4010, "Sales - Services", "SALES", visible=_SALES),
-        LedgerAccountSpec("other_income", 4900, "Other Income", "OTHER_INCOME", visible=(*_SALES, "other_receipts")),
+        LedgerAccountSpec(
+            "other_income", 4900, "Other Income", "OTHER_INCOME", visible=(*_SALES, "other_receipts")
+        ),
         LedgerAccountSpec("interest_income", 4920, "Bank Interest Received", "OTHER_INCOME", visible=_SALES),
-        LedgerAccountSpec("cost_of_sales", 5000, "Cost of Sales - Goods", "DIRECT_EXPENSES", visible=_EXPENSE),
-        LedgerAccountSpec("subcontractors", 5100, "Cost of Sales - Subcontractors", "DIRECT_EXPENSES", visible=_EXPENSE),
+        LedgerAccountSpec(
+            "cost_of_sales", 5000, "Cost of Sales - Goods", "DIRECT_EXPENSES", visible=_EXPENSE
+        ),
+        LedgerAccountSpec(
+            "subcontractors", 5100, "Cost of Sales - Subcontractors", "DIRECT_EXPENSES", visible=_EXPENSE
+        ),
         LedgerAccountSpec("wages", 7000, "Gross Wages", "OVERHEADS"),
         LedgerAccountSpec("employer_taxes", 7006, "Employers NI", "OVERHEADS"),
         LedgerAccountSpec("rent", 7100, "Rent and Rates", "OVERHEADS", visible=_EXPENSE),
         LedgerAccountSpec("utilities", 7200, "Electricity and Gas", "OVERHEADS", visible=_EXPENSE),
         LedgerAccountSpec("office_costs", 7500, "Office Stationery", "OVERHEADS", visible=_EXPENSE),
         LedgerAccountSpec("telephone", 7502, "Telephone and Internet", "OVERHEADS", visible=_EXPENSE),
-        LedgerAccountSpec("professional_fees", 7600, "Legal and Professional Fees", "OVERHEADS", visible=_EXPENSE),
+        LedgerAccountSpec(
+            "professional_fees", 7600, "Legal and Professional Fees", "OVERHEADS", visible=_EXPENSE
+        ),
         LedgerAccountSpec("bank_charges", 7900, "Bank Charges and Interest", "OVERHEADS", visible=_EXPENSE),
-        LedgerAccountSpec("exchange_gain_loss", 7906, "Exchange Rate Gains/Losses", "OVERHEADS", "EXCHANGE_GAIN_LOSS"),
+        LedgerAccountSpec(
+            "exchange_gain_loss", 7906, "Exchange Rate Gains/Losses", "OVERHEADS", "EXCHANGE_GAIN_LOSS"
+        ),
         LedgerAccountSpec("depreciation", 8000, "Depreciation", "DEPRECIATION"),
         LedgerAccountSpec("suspense", 9998, "Suspense Account", "CURRENT_LIABILITY", "SUSPENSE"),
     ),
@@ -127,15 +141,34 @@ GB = CountryProfile(
         BankAccountSpec("bank_card", "Business Credit Card", "CREDIT_CARD", "CREDIT_DEBIT"),
     ),
     company_names=(
-        "Acme Supplies", "Brightwater", "Castle Joinery", "Dovetail Design", "Elm Street Bakery",
-        "Fenwick & Daughters", "Greystone Legal", "Harbour Marine", "Ironbridge Tools", "Juniper Events",
-        "Kestrel Print", "Larkspur Florists", "Millbrook Dairy", "Northgate Motors", "Oakwood Interiors",
-        "Pennine Outdoor", "Quayside Coffee", "Redbrick Studios", "Severn Logistics", "Thistle Textiles",
+        "Acme Supplies",
+        "Brightwater",
+        "Castle Joinery",
+        "Dovetail Design",
+        "Elm Street Bakery",
+        "Fenwick & Daughters",
+        "Greystone Legal",
+        "Harbour Marine",
+        "Ironbridge Tools",
+        "Juniper Events",
+        "Kestrel Print",
+        "Larkspur Florists",
+        "Millbrook Dairy",
+        "Northgate Motors",
+        "Oakwood Interiors",
+        "Pennine Outdoor",
+        "Quayside Coffee",
+        "Redbrick Studios",
+        "Severn Logistics",
+        "Thistle Textiles",
     ),
     cities=(
-        ("London", "Greater London", "EC1A 1BB"), ("Manchester", "Greater Manchester", "M1 1AE"),
-        ("Leeds", "West Yorkshire", "LS1 4DY"), ("Bristol", "Bristol", "BS1 4ST"),
-        ("Glasgow", "Glasgow City", "G1 1XQ"), ("Cardiff", "Cardiff", "CF10 1EP"),
+        ("London", "Greater London", "EC1A 1BB"),
+        ("Manchester", "Greater Manchester", "M1 1AE"),
+        ("Leeds", "West Yorkshire", "LS1 4DY"),
+        ("Bristol", "Bristol", "BS1 4ST"),
+        ("Glasgow", "Glasgow City", "G1 1XQ"),
+        ("Cardiff", "Cardiff", "CF10 1EP"),
     ),
     tax_return_months=3,
     recoverable_purchase_tax=True,
@@ -153,7 +186,9 @@ US = CountryProfile(
     locale="en-US",
     tax_rates=(
         TaxRateSpec("US_CA_STATE", "California State Tax 7.25%", _D("7.25"), "California Department of Tax"),
-        TaxRateSpec("US_NY_STATE", "New York State Tax 4.00%", _D("4.0"), "New York State Department of Taxation"),
+        TaxRateSpec(
+            "US_NY_STATE", "New York State Tax 4.00%", _D("4.0"), "New York State Department of Taxation"
+        ),
         TaxRateSpec("US_TX_STATE", "Texas State Tax 6.25%", _D("6.25"), "Texas Comptroller"),
         TaxRateSpec("US_NO_TAX", "No Tax", _D("0.0")),
     ),
@@ -167,12 +202,18 @@ US = CountryProfile(
         LedgerAccountSpec("debtors", 1100, "Accounts Receivable", "CURRENT_ASSETS", "DEBTORS_CONTROL"),
         LedgerAccountSpec("prepayments", 1300, "Prepaid Expenses", "CURRENT_ASSETS"),
         LedgerAccountSpec("office_equipment", 1500, "Office Equipment", "FIXED_ASSETS", visible=_EXPENSE),
-        LedgerAccountSpec("office_equipment_depreciation", 1510, "Accumulated Depreciation - Equipment", "FIXED_ASSETS"),
+        LedgerAccountSpec(
+            "office_equipment_depreciation", 1510, "Accumulated Depreciation - Equipment", "FIXED_ASSETS"
+        ),
         LedgerAccountSpec("motor_vehicles", 1520, "Vehicles", "FIXED_ASSETS", visible=_EXPENSE),
-        LedgerAccountSpec("motor_vehicles_depreciation", 1530, "Accumulated Depreciation - Vehicles", "FIXED_ASSETS"),
+        LedgerAccountSpec(
+            "motor_vehicles_depreciation", 1530, "Accumulated Depreciation - Vehicles", "FIXED_ASSETS"
+        ),
         LedgerAccountSpec("creditors", 2000, "Accounts Payable", "CURRENT_LIABILITY", "CREDITORS_CONTROL"),
         LedgerAccountSpec("sales_tax", 2200, "Sales Tax Payable", "CURRENT_LIABILITY", "SALES_TAX"),
-        LedgerAccountSpec("tax_liability", 2205, "Sales Tax Clearing", "CURRENT_LIABILITY", "SALES_TAX_LIABILITY"),
+        LedgerAccountSpec(
+            "tax_liability", 2205, "Sales Tax Clearing", "CURRENT_LIABILITY", "SALES_TAX_LIABILITY"
+        ),
         LedgerAccountSpec("payroll_liabilities", 2210, "Payroll Liabilities", "CURRENT_LIABILITY"),
         LedgerAccountSpec("net_wages", 2220, "Accrued Net Pay", "CURRENT_LIABILITY"),
         LedgerAccountSpec("loans", 2700, "Long-term Loan", "FUTURE_LIABILITY"),
@@ -180,7 +221,9 @@ US = CountryProfile(
         LedgerAccountSpec("retained_earnings", 3900, "Retained Earnings", "EQUITY", "RETAINED_EARNINGS"),
         LedgerAccountSpec("sales_products", 4000, "Product Sales", "SALES", visible=_SALES),
         LedgerAccountSpec("sales_services", 4100, "Service Revenue", "SALES", visible=_SALES),
-        LedgerAccountSpec("other_income", 4900, "Other Income", "OTHER_INCOME", visible=(*_SALES, "other_receipts")),
+        LedgerAccountSpec(
+            "other_income", 4900, "Other Income", "OTHER_INCOME", visible=(*_SALES, "other_receipts")
+        ),
         LedgerAccountSpec("interest_income", 4910, "Interest Income", "OTHER_INCOME", visible=_SALES),
         LedgerAccountSpec("cost_of_sales", 5000, "Cost of Goods Sold", "DIRECT_EXPENSES", visible=_EXPENSE),
         LedgerAccountSpec("subcontractors", 5100, "Subcontractors", "DIRECT_EXPENSES", visible=_EXPENSE),
@@ -192,7 +235,9 @@ US = CountryProfile(
         LedgerAccountSpec("telephone", 6400, "Telephone and Internet", "OVERHEADS", visible=_EXPENSE),
         LedgerAccountSpec("professional_fees", 6500, "Professional Fees", "OVERHEADS", visible=_EXPENSE),
         LedgerAccountSpec("bank_charges", 6600, "Bank Service Charges", "OVERHEADS", visible=_EXPENSE),
-        LedgerAccountSpec("exchange_gain_loss", 6800, "Foreign Exchange Gain/Loss", "OVERHEADS", "EXCHANGE_GAIN_LOSS"),
+        LedgerAccountSpec(
+            "exchange_gain_loss", 6800, "Foreign Exchange Gain/Loss", "OVERHEADS", "EXCHANGE_GAIN_LOSS"
+        ),
         LedgerAccountSpec("depreciation", 6900, "Depreciation Expense", "DEPRECIATION"),
         LedgerAccountSpec("suspense", 9999, "Suspense", "CURRENT_LIABILITY", "SUSPENSE"),
     ),
@@ -203,14 +248,34 @@ US = CountryProfile(
         BankAccountSpec("bank_card", "Company Credit Card", "CREDIT_CARD", "CREDIT_DEBIT"),
     ),
     company_names=(
-        "Apex Hardware", "Bluebonnet Catering", "Cedar Creek Farms", "Delta Freight", "Evergreen Dental",
-        "Frontier Solar", "Golden Gate Print", "Hudson Valley Cider", "Indigo Labs", "Jetstream Aviation",
-        "Keystone Builders", "Lone Star Lumber", "Magnolia Home", "Nor'easter Marine", "Ozark Outfitters",
-        "Pacific Rim Imports", "Quarry Stoneworks", "Redwood Analytics", "Sierra Bikes", "Tidewater Seafood",
+        "Apex Hardware",
+        "Bluebonnet Catering",
+        "Cedar Creek Farms",
+        "Delta Freight",
+        "Evergreen Dental",
+        "Frontier Solar",
+        "Golden Gate Print",
+        "Hudson Valley Cider",
+        "Indigo Labs",
+        "Jetstream Aviation",
+        "Keystone Builders",
+        "Lone Star Lumber",
+        "Magnolia Home",
+        "Nor'easter Marine",
+        "Ozark Outfitters",
+        "Pacific Rim Imports",
+        "Quarry Stoneworks",
+        "Redwood Analytics",
+        "Sierra Bikes",
+        "Tidewater Seafood",
     ),
     cities=(
-        ("San Francisco", "CA", "94105"), ("New York", "NY", "10001"), ("Austin", "TX", "78701"),
-        ("Los Angeles", "CA", "90012"), ("Buffalo", "NY", "14202"), ("Houston", "TX", "77002"),
+        ("San Francisco", "CA", "94105"),
+        ("New York", "NY", "10001"),
+        ("Austin", "TX", "78701"),
+        ("Los Angeles", "CA", "90012"),
+        ("Buffalo", "NY", "14202"),
+        ("Houston", "TX", "77002"),
     ),
     tax_return_months=1,
     recoverable_purchase_tax=False,

@@ -17,7 +17,7 @@ from sage_sandbox.books.reference import TRANSACTION_TYPES
 from sage_sandbox.money import ZERO, sage_decimal
 
 
-class UnbalancedPosting(AssertionError):
+class UnbalancedPostingError(AssertionError):
     """A sandbox bug: a document produced legs whose debits and credits differ."""
 
 
@@ -55,7 +55,7 @@ def post(
     debits = sum((leg.debit for leg in legs), ZERO)
     credits = sum((leg.credit for leg in legs), ZERO)
     if debits != credits or not legs:
-        raise UnbalancedPosting(f"{transaction_type} {reference}: debits {debits} != credits {credits}")
+        raise UnbalancedPostingError(f"{transaction_type} {reference}: debits {debits} != credits {credits}")
     transactions = biz["transactions"]
     entries = biz["ledger_entries"]
     tx_position, tx_id = transactions.reserve()

@@ -66,7 +66,8 @@ def settle(
     left = owed - amount
     base_left = ZERO if left == 0 else cents(base_owed * left / owed)
     _write_settlement(row, left, base_left, amount, ts)
-    row["last_paid"] = max(date, row.get("last_paid") or date)
+    if "last_paid" in row:  # quick entries do not carry it
+        row["last_paid"] = max(date, row["last_paid"] or date)
     row["payments_allocations"].append(
         {
             "date": date,
@@ -100,7 +101,8 @@ def unsettle(biz: Business, kind: ArtefactKind, position: int, *, payment_id: st
     row["payments_allocations"] = kept
     left = Decimal(row["outstanding_amount"]) + amount
     _write_settlement(row, left, left, -amount, ts)
-    row["last_paid"] = max((e["date"] for e in kept), default=None)
+    if "last_paid" in row:
+        row["last_paid"] = max((e["date"] for e in kept), default=None)
     collection.put(position, row)
 
 
@@ -150,7 +152,9 @@ def record_payment(
             reference=reference,
             payment=self_ref,
         )
-        legs.append(Leg.signed(control, -allocation.kind.sign * cleared, description=artefact["displayed_as"]))
+        legs.append(
+            Leg.signed(control, -allocation.kind.sign * cleared, description=artefact["displayed_as"])
+        )
         allocated.append(
             {
                 "id": biz.new_line_id(),
@@ -163,7 +167,9 @@ def record_payment(
     if on_account:
         base_on_account = to_base(on_account, exchange_rate)
         legs.append(Leg.signed(control, -sign * base_on_account, description=f"{reference} on account"))
-        payment_on_account = _on_account_row(biz, contact, reference, date, ts, on_account, base_on_account, exchange_rate)
+        payment_on_account = _on_account_row(
+            biz, contact, reference, date, ts, on_account, base_on_account, exchange_rate
+        )
     legs.extend(exchange_difference(legs))
     transaction = post(
         biz,
@@ -187,9 +193,13 @@ def record_payment(
             "updated_at": stamp,
             "links": [],
             "transaction": transaction,
-            "transaction_type": make_ref("transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type]),
+            "transaction_type": make_ref(
+                "transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type]
+            ),
             "deleted_at": None,
-            "payment_method": make_ref("payment_methods", bank.payment_method, PAYMENT_METHODS[bank.payment_method]),
+            "payment_method": make_ref(
+                "payment_methods", bank.payment_method, PAYMENT_METHODS[bank.payment_method]
+            ),
             "contact": contact.ref,
             "bank_account": bank.ref,
             "date": date,
@@ -215,7 +225,11 @@ def record_payment(
 def exchange_difference(legs: list[Leg]) -> list[Leg]:
     """The leg that makes ``legs`` balance: a realised exchange gain or loss (none if balanced)."""
     residual = sum((leg.debit - leg.credit for leg in legs), ZERO)
-    return [Leg.signed("exchange_gain_loss", -residual, description="Realised exchange difference")] if residual else []
+    return (
+        [Leg.signed("exchange_gain_loss", -residual, description="Realised exchange difference")]
+        if residual
+        else []
+    )
 
 
 def _on_account_row(
@@ -302,7 +316,9 @@ def allocate_credit_note(
             contact_allocation=self_ref,
             counterpart=counterpart,
         )
-        legs.append(Leg.signed(control, -allocation.kind.sign * cleared, description=artefact["displayed_as"]))
+        legs.append(
+            Leg.signed(control, -allocation.kind.sign * cleared, description=artefact["displayed_as"])
+        )
     legs.extend(exchange_difference(legs))
     transaction = post(
         biz,
@@ -326,7 +342,9 @@ def allocate_credit_note(
             "updated_at": stamp,
             "links": [],
             "transaction": transaction,
-            "transaction_type": make_ref("transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type]),
+            "transaction_type": make_ref(
+                "transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type]
+            ),
             "deleted_at": None,
             "date": date,
             "contact": contact.ref,

@@ -50,9 +50,34 @@ _SCOPES = {
     "reporting": "reporting",
 }
 # Supplier categories: what a supplier bills for and how it is taxed.
-SUPPLIER_ROLES = ("cost_of_sales", "cost_of_sales", "subcontractors", "office_costs", "professional_fees", "telephone")
-_PRODUCTS = ("Widget", "Gadget", "Bracket", "Cable Kit", "Sensor", "Valve", "Panel", "Fitting", "Toolset", "Lamp")
-_SERVICES = ("Consulting", "Installation", "Maintenance Visit", "Training Session", "Design Work", "Support Plan")
+SUPPLIER_ROLES = (
+    "cost_of_sales",
+    "cost_of_sales",
+    "subcontractors",
+    "office_costs",
+    "professional_fees",
+    "telephone",
+)
+_PRODUCTS = (
+    "Widget",
+    "Gadget",
+    "Bracket",
+    "Cable Kit",
+    "Sensor",
+    "Valve",
+    "Panel",
+    "Fitting",
+    "Toolset",
+    "Lamp",
+)
+_SERVICES = (
+    "Consulting",
+    "Installation",
+    "Maintenance Visit",
+    "Training Session",
+    "Design Work",
+    "Support Plan",
+)
 
 
 def reference_lists(biz: Business) -> None:
@@ -104,7 +129,11 @@ def tax_rates(biz: Business, ts: int, start: date) -> None:
                 "agency": spec.agency,
                 "percentage": sage_decimal(spec.percentage),
                 "percentages": [
-                    {"percentage": sage_decimal(spec.percentage), "from_date": start.isoformat(), "to_date": None}
+                    {
+                        "percentage": sage_decimal(spec.percentage),
+                        "from_date": start.isoformat(),
+                        "to_date": None,
+                    }
                 ],
                 "is_visible": True,
                 "retailer": False,
@@ -140,7 +169,9 @@ def _ledger_row(ref: Ref, spec: LedgerAccountSpec, stamp: str) -> Row:
         "visible_scopes": [_SCOPES[area] for area in spec.visible],
         "included_in_chart": True,
         "nominal_code": spec.nominal_code,
-        "ledger_account_type": make_ref("ledger_account_types", spec.type_id, LEDGER_ACCOUNT_TYPES[spec.type_id]),
+        "ledger_account_type": make_ref(
+            "ledger_account_types", spec.type_id, LEDGER_ACCOUNT_TYPES[spec.type_id]
+        ),
         "ledger_account_classification": None,
         "tax_rate": None,
         "fixed_tax_rate": False,
@@ -183,12 +214,16 @@ def bank_accounts(biz: Business, ts: int, rng: random.Random) -> None:
                 "bank_account_details": {
                     "account_name": spec.name,
                     "account_number": None if spec.type_id == "CASH_IN_HAND" else number,
-                    "sort_code": "070407" if biz.profile.code == "GB" and spec.type_id != "CASH_IN_HAND" else None,
+                    "sort_code": "070407"
+                    if biz.profile.code == "GB" and spec.type_id != "CASH_IN_HAND"
+                    else None,
                     "bic": None,
                     "iban": None,
                 },
                 "ledger_account": biz.ledger[spec.role],
-                "bank_account_type": make_ref("bank_account_types", spec.type_id, BANK_ACCOUNT_TYPES[spec.type_id]),
+                "bank_account_type": make_ref(
+                    "bank_account_types", spec.type_id, BANK_ACCOUNT_TYPES[spec.type_id]
+                ),
                 "balance": "0.0",
                 "main_address": None,
                 "main_contact_person": None,
@@ -245,7 +280,11 @@ def contacts(biz: Business, ts: int, rng: random.Random, customers: int, supplie
         _contact(biz, ts, rng, "CUSTOMER", i, _customer_tax_rate(profile, rng, i))
     for i in range(suppliers):
         role = SUPPLIER_ROLES[i % len(SUPPLIER_ROLES)]
-        tax = rng.choice(profile.purchase_tax_rates) if role != "professional_fees" else profile.purchase_tax_rates[0]
+        tax = (
+            rng.choice(profile.purchase_tax_rates)
+            if role != "professional_fees"
+            else profile.purchase_tax_rates[0]
+        )
         _contact(biz, ts, rng, "VENDOR", i, tax, purchase_role=role)
 
 
@@ -269,7 +308,9 @@ def _contact(
     base = names[(index * 7 + (3 if kind == "VENDOR" else 0)) % len(names)]
     suffix = "" if index < len(names) else f" {index // len(names) + 1}"
     name = f"{base}{suffix}{' Ltd' if profile.code == 'GB' else ' Inc.'}"
-    reference = f"{''.join(w[0] for w in base.split()).upper()}{'C' if kind == 'CUSTOMER' else 'S'}{index + 1:04d}"
+    reference = (
+        f"{''.join(w[0] for w in base.split()).upper()}{'C' if kind == 'CUSTOMER' else 'S'}{index + 1:04d}"
+    )
     foreign = list(profile.foreign_currencies)
     currency = profile.currency
     # The second and third customers (busy ones) and the second supplier always trade in a foreign
@@ -282,8 +323,9 @@ def _contact(
     credit_days = rng.choice((30, 30, 30, 14, 60))
     city, region, postcode = profile.cities[index % len(profile.cities)]
     country = make_ref("countries", profile.code, COUNTRIES[profile.code])
+    street = rng.choice(("High", "Station", "Mill", "Church"))
     address = {
-        "address_line_1": f"{rng.randrange(1, 200)} {rng.choice(('High', 'Station', 'Mill', 'Church'))} Street",
+        "address_line_1": f"{rng.randrange(1, 200)} {street} Street",
         "address_line_2": None,
         "city": city,
         "postal_code": postcode,
@@ -308,7 +350,9 @@ def _contact(
             "reference": reference,
             "default_sales_ledger_account": biz.ledger["sales_products"] if is_customer else None,
             "default_sales_tax_rate": biz.tax_rates[tax_rate_id][0] if is_customer else None,
-            "default_purchase_ledger_account": None if is_customer else biz.ledger[purchase_role or "cost_of_sales"],
+            "default_purchase_ledger_account": None
+            if is_customer
+            else biz.ledger[purchase_role or "cost_of_sales"],
             "tax_number": None,
             "notes": None,
             "locale": profile.locale,
@@ -353,7 +397,13 @@ def _contact(
         credit_days=credit_days,
         tax_rate_id=tax_rate_id,
         address=address,
-        days_late=(rng.randrange(-3, 4) if habit < 0.55 else rng.randrange(5, 30) if habit < 0.85 else rng.randrange(30, 90)),
+        days_late=(
+            rng.randrange(-3, 4)
+            if habit < 0.55
+            else rng.randrange(5, 30)
+            if habit < 0.85
+            else rng.randrange(30, 90)
+        ),
         partial_payer=rng.random() < 0.1,
         never_pays=is_customer and rng.random() < 0.03,
         purchase_role=purchase_role,
@@ -377,7 +427,11 @@ def products_and_services(biz: Business, ts: int, rng: random.Random, products: 
         collection = biz[resource]
         for i in range(count):
             description = f"{names[i % len(names)]}{'' if i < len(names) else f' Mk{i // len(names) + 1}'}"
-            price = Decimal(rng.randrange(500, 30000)) / 100 if resource == "products" else Decimal(rng.randrange(40, 160))
+            price = (
+                Decimal(rng.randrange(500, 30000)) / 100
+                if resource == "products"
+                else Decimal(rng.randrange(40, 160))
+            )
             position, key = collection.reserve()
             ref = make_ref(resource, key, description)
             is_product = resource == "products"
@@ -401,19 +455,50 @@ def products_and_services(biz: Business, ts: int, rng: random.Random, products: 
                 "cost_price": sage_decimal((price * Decimal("0.55")).quantize(Decimal("0.01"))),
             }
             prices_key, entry = (
-                ("sales_prices", {"price_name": "Sales Price", "price": sage_decimal(price), "price_includes_tax": False, "product_sales_price_type": price_type})
+                (
+                    "sales_prices",
+                    {
+                        "price_name": "Sales Price",
+                        "price": sage_decimal(price),
+                        "price_includes_tax": False,
+                        "product_sales_price_type": price_type,
+                    },
+                )
                 if is_product
-                else ("sales_rates", {"rate_name": "Hourly", "rate": sage_decimal(price), "rate_includes_tax": False, "service_rate_type": rate_type})
+                else (
+                    "sales_rates",
+                    {
+                        "rate_name": "Hourly",
+                        "rate": sage_decimal(price),
+                        "rate_includes_tax": False,
+                        "service_rate_type": rate_type,
+                    },
+                )
             )
             row[prices_key] = [
-                {"id": biz.new_line_id(), "displayed_as": entry.get("price_name") or entry["rate_name"], "created_at": stamp, "updated_at": stamp, **entry}
+                {
+                    "id": biz.new_line_id(),
+                    "displayed_as": entry.get("price_name") or entry["rate_name"],
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                    **entry,
+                }
             ]
             row.update({"source_guid": None, "purchase_description": "", "active": True})
             if is_product:
-                row["catalog_item_type"] = make_ref("catalog_item_types", "PRODUCT", CATALOG_ITEM_TYPES["PRODUCT"])
+                row["catalog_item_type"] = make_ref(
+                    "catalog_item_types", "PRODUCT", CATALOG_ITEM_TYPES["PRODUCT"]
+                )
             collection.put(position, row)
             biz.items.append(
-                ItemInfo(resource, position, ref, description, price, "sales_products" if is_product else "sales_services")
+                ItemInfo(
+                    resource,
+                    position,
+                    ref,
+                    description,
+                    price,
+                    "sales_products" if is_product else "sales_services",
+                )
             )
 
 

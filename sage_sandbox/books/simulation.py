@@ -42,8 +42,8 @@ from sage_sandbox.books.banking import (
     journal,
     other_payment,
 )
-from sage_sandbox.books.business import Business, ContactInfo
-from sage_sandbox.books.changes import ChangeRefused, delete_posted, edit, is_untouched, void_artefact
+from sage_sandbox.books.business import BankInfo, Business, ContactInfo, Row
+from sage_sandbox.books.changes import ChangeRefusedError, delete_posted, edit, is_untouched, void_artefact
 from sage_sandbox.books.rates import ExchangeRates
 from sage_sandbox.books.settlement import Allocation, allocate_credit_note, delete_payment, record_payment
 from sage_sandbox.money import ZERO, cents
@@ -119,13 +119,19 @@ class Simulator:
             self._sales_quick_entry(day)
         for _ in range(self._take("sales_credit_note", self.invoices_per_day * RATIOS["sales_credit_note"])):
             self._sales_credit_note(day)
-        for _ in range(self._take("sales_quick_credit", self.invoices_per_day * RATIOS["sales_quick_credit"])):
+        for _ in range(
+            self._take("sales_quick_credit", self.invoices_per_day * RATIOS["sales_quick_credit"])
+        ):
             self._sales_quick_credit(day)
         for _ in range(self._take("purchase_invoice", self.invoices_per_day * RATIOS["purchase_invoice"])):
             self._purchase_invoice(day)
-        for _ in range(self._take("purchase_credit_note", self.invoices_per_day * RATIOS["purchase_credit_note"])):
+        for _ in range(
+            self._take("purchase_credit_note", self.invoices_per_day * RATIOS["purchase_credit_note"])
+        ):
             self._purchase_credit_note(day)
-        for _ in range(self._take("purchase_quick_entry", self.invoices_per_day * RATIOS["purchase_quick_entry"])):
+        for _ in range(
+            self._take("purchase_quick_entry", self.invoices_per_day * RATIOS["purchase_quick_entry"])
+        ):
             self._purchase_quick_entry(day)
         self._settle_due(day)
         if changes:
@@ -243,7 +249,14 @@ class Simulator:
         contact_index = self._contact_index(row["contact"]["id"])
         contact = self.biz.contacts[contact_index]
         line = self.rng.choice(row["invoice_lines"])
-        item = next((i for i in self.biz.items if i.ref["id"] == (line["product"] or line["service"] or {}).get("id")), None)
+        item = next(
+            (
+                i
+                for i in self.biz.items
+                if i.ref["id"] == (line["product"] or line["service"] or {}).get("id")
+            ),
+            None,
+        )
         credit = create_artefact(
             self.biz,
             SALES_CREDIT_NOTE,
@@ -282,7 +295,13 @@ class Simulator:
         )
 
     def _allocate(
-        self, contact: ContactInfo, invoice_kind: ArtefactKind, invoice: int, credit_kind: ArtefactKind, credit: int, day: date
+        self,
+        contact: ContactInfo,
+        invoice_kind: ArtefactKind,
+        invoice: int,
+        credit_kind: ArtefactKind,
+        credit: int,
+        day: date,
     ) -> None:
         owed = Decimal(self.biz[invoice_kind.resource].get(invoice)["outstanding_amount"])
         available = Decimal(self.biz[credit_kind.resource].get(credit)["outstanding_amount"])
@@ -298,7 +317,7 @@ class Simulator:
             ts=self._next_ts(),
         )
 
-    def _open_recent(self, kind: ArtefactKind, recent: deque[int]) -> tuple[int, dict] | None:  # type: ignore[type-arg]
+    def _open_recent(self, kind: ArtefactKind, recent: deque[int]) -> tuple[int, Row] | None:
         """A recent artefact that is posted and still has something outstanding."""
         collection = self.biz[kind.resource]
         for _ in range(6):
@@ -330,7 +349,9 @@ class Simulator:
             lines.append(LineSpec(f"{role.replace('_', ' ').title()} supplies", role, quantity, price, tax))
         return lines
 
-    def _purchase_invoice(self, day: date, lines: list[LineSpec] | None = None, index: int | None = None) -> int:
+    def _purchase_invoice(
+        self, day: date, lines: list[LineSpec] | None = None, index: int | None = None
+    ) -> int:
         index = self._supplier() if index is None else index
         contact = self.biz.contacts[index]
         exchange_rate = self._rate(contact, day)
@@ -346,7 +367,9 @@ class Simulator:
             exchange_rate=exchange_rate,
         )
         pay_day = due + timedelta(days=self.rng.randrange(-5, 3) if self.rng.random() < 0.95 else 30)
-        self._due[max(pay_day, day + timedelta(days=1)).toordinal()].append(Plan(PURCHASE_INVOICE, position, index))
+        self._due[max(pay_day, day + timedelta(days=1)).toordinal()].append(
+            Plan(PURCHASE_INVOICE, position, index)
+        )
         self._recent_purchases.append(position)
         return position
 
@@ -390,7 +413,15 @@ class Simulator:
             contact=contact,
             date=day.isoformat(),
             second_date=due.isoformat(),
-            lines=[LineSpec("Batch bill", contact.purchase_role or "office_costs", Decimal(1), net, contact.tax_rate_id)],
+            lines=[
+                LineSpec(
+                    "Batch bill",
+                    contact.purchase_role or "office_costs",
+                    Decimal(1),
+                    net,
+                    contact.tax_rate_id,
+                )
+            ],
             ts=self._next_ts(),
         )
         self._due[due.toordinal()].append(Plan(PURCHASE_QUICK_INVOICE, position, index))
@@ -418,7 +449,11 @@ class Simulator:
             on_account = ZERO
             if contact.kind == "CUSTOMER" and self.rng.random() < 0.01:
                 on_account = cents(Decimal(self.rng.randrange(1000, 20000)) / 100)
-            bank_role = "bank_current" if self.rng.random() < 0.93 else ("bank_cash" if contact.kind == "CUSTOMER" else "bank_card")
+            bank_role = (
+                "bank_current"
+                if self.rng.random() < 0.93
+                else ("bank_cash" if contact.kind == "CUSTOMER" else "bank_card")
+            )
             position = record_payment(
                 self.biz,
                 contact=contact,
@@ -439,11 +474,21 @@ class Simulator:
         profile = self.biz.profile
         current = self.biz.banks["bank_current"]
         other_payment(
-            self.biz, receipt=True, bank=current, date=day.isoformat(), ts=self._next_ts(), reference="Share capital",
+            self.biz,
+            receipt=True,
+            bank=current,
+            date=day.isoformat(),
+            ts=self._next_ts(),
+            reference="Share capital",
             lines=[PaymentLine("share_capital", "Shares issued", self.monthly * 6, profile.no_tax)],
         )
         other_payment(
-            self.biz, receipt=True, bank=current, date=day.isoformat(), ts=self._next_ts(), reference="Bank loan",
+            self.biz,
+            receipt=True,
+            bank=current,
+            date=day.isoformat(),
+            ts=self._next_ts(),
+            reference="Bank loan",
             lines=[PaymentLine("loans", "Loan drawdown", self.monthly * 6, profile.no_tax)],
         )
         self._equipment(day)
@@ -453,7 +498,11 @@ class Simulator:
         if not suppliers:
             return
         price = cents(self.monthly * Decimal("0.4"))
-        tax = self.biz.profile.sales_tax_rates[0] if self.biz.profile.recoverable_purchase_tax else self.biz.profile.no_tax
+        tax = (
+            self.biz.profile.sales_tax_rates[0]
+            if self.biz.profile.recoverable_purchase_tax
+            else self.biz.profile.no_tax
+        )
         self._purchase_invoice(
             day,
             lines=[LineSpec("Computer equipment", "office_equipment", Decimal(1), price, tax)],
@@ -467,27 +516,80 @@ class Simulator:
         if day.day == 1:
             self._pay("Rent", "rent", cents(m * Decimal("0.08")), profile.exempt, banks["bank_current"], day)
         if day.day == 3:
-            self._pay("Electricity", "utilities", cents(m * Decimal("0.015") * self._wobble()), profile.reduced, banks["bank_current"], day)
+            self._pay(
+                "Electricity",
+                "utilities",
+                cents(m * Decimal("0.015") * self._wobble()),
+                profile.reduced,
+                banks["bank_current"],
+                day,
+            )
         if day.day == 5:
-            self._pay("Loan repayment", "loans", cents(m * Decimal("0.1")), profile.no_tax, banks["bank_current"], day)
+            self._pay(
+                "Loan repayment",
+                "loans",
+                cents(m * Decimal("0.1")),
+                profile.no_tax,
+                banks["bank_current"],
+                day,
+            )
         if day.day == 10:
-            self._pay("Broadband and phones", "telephone", cents(m * Decimal("0.005") * self._wobble()), profile.sales_tax_rates[0] if profile.recoverable_purchase_tax else profile.no_tax, banks["bank_card"], day)
+            self._pay(
+                "Broadband and phones",
+                "telephone",
+                cents(m * Decimal("0.005") * self._wobble()),
+                profile.sales_tax_rates[0] if profile.recoverable_purchase_tax else profile.no_tax,
+                banks["bank_card"],
+                day,
+            )
         if day.day == 15:
-            self._pay("Stationery", "office_costs", cents(m * Decimal("0.01") * self._wobble()), profile.sales_tax_rates[0] if profile.recoverable_purchase_tax else profile.no_tax, banks["bank_card"], day)
-            self._pay("Account fees", "bank_charges", cents(15 + m * Decimal("0.001")), profile.no_tax, banks["bank_current"], day)
+            self._pay(
+                "Stationery",
+                "office_costs",
+                cents(m * Decimal("0.01") * self._wobble()),
+                profile.sales_tax_rates[0] if profile.recoverable_purchase_tax else profile.no_tax,
+                banks["bank_card"],
+                day,
+            )
+            self._pay(
+                "Account fees",
+                "bank_charges",
+                cents(15 + m * Decimal("0.001")),
+                profile.no_tax,
+                banks["bank_current"],
+                day,
+            )
         if day.day == 19:
             owed = -biz.balances.get("payroll_liabilities", ZERO)
             if owed > 0:
-                self._pay("Payroll taxes", "payroll_liabilities", owed, profile.no_tax, banks["bank_current"], day)
+                self._pay(
+                    "Payroll taxes", "payroll_liabilities", owed, profile.no_tax, banks["bank_current"], day
+                )
         if day.day == 25:
             card_debt = -biz.balances.get("bank_card", ZERO)
             if card_debt > 0:
-                bank_transfer(biz, source=banks["bank_current"], target=banks["bank_card"], amount=card_debt, date=d, ts=self._next_ts(), description="Credit card repayment")
+                bank_transfer(
+                    biz,
+                    source=banks["bank_current"],
+                    target=banks["bank_card"],
+                    amount=card_debt,
+                    date=d,
+                    ts=self._next_ts(),
+                    description="Credit card repayment",
+                )
         if day.day == 28:
             surplus = biz.balances.get("bank_current", ZERO) - m * 3
             if surplus > m:
                 amount = Decimal(int(surplus / 100) * 100)
-                bank_transfer(biz, source=banks["bank_current"], target=banks["bank_savings"], amount=amount, date=d, ts=self._next_ts(), description="Savings sweep")
+                bank_transfer(
+                    biz,
+                    source=banks["bank_current"],
+                    target=banks["bank_savings"],
+                    amount=amount,
+                    date=d,
+                    ts=self._next_ts(),
+                    description="Savings sweep",
+                )
         if day.day == 12 and day.month in (1, 5, 9):
             self._equipment(day)
         if day.weekday() in (0, 2, 4):
@@ -497,22 +599,58 @@ class Simulator:
             if cash > 50:
                 cheques = cents(m * Decimal("0.01")) if self.rng.random() < 0.2 else ZERO
                 if cheques:  # cheques taken in at the counter, banked with the cash
-                    other_payment(biz, receipt=True, bank=banks["bank_cash"], date=d, ts=self._next_ts(), reference="Cheque sales", lines=[PaymentLine("sales_products", "Cheque sales", cheques, profile.no_tax)])
-                bank_deposit(biz, source=banks["bank_cash"], target=banks["bank_current"], cash=cents(cash * Decimal("0.8")), cheques=cheques, date=d, ts=self._next_ts())
+                    other_payment(
+                        biz,
+                        receipt=True,
+                        bank=banks["bank_cash"],
+                        date=d,
+                        ts=self._next_ts(),
+                        reference="Cheque sales",
+                        lines=[PaymentLine("sales_products", "Cheque sales", cheques, profile.no_tax)],
+                    )
+                bank_deposit(
+                    biz,
+                    source=banks["bank_cash"],
+                    target=banks["bank_current"],
+                    cash=cents(cash * Decimal("0.8")),
+                    cheques=cheques,
+                    date=d,
+                    ts=self._next_ts(),
+                )
         if self._tax_payments.get(day.toordinal()):
             amount = self._tax_payments.pop(day.toordinal())
             receipt = amount < 0
-            other_payment(biz, receipt=receipt, bank=banks["bank_current"], date=d, ts=self._next_ts(), reference="Tax payment" if not receipt else "Tax refund", lines=[PaymentLine("tax_liability", "Tax return settlement", abs(amount) if not receipt else -amount, profile.no_tax)])
+            other_payment(
+                biz,
+                receipt=receipt,
+                bank=banks["bank_current"],
+                date=d,
+                ts=self._next_ts(),
+                reference="Tax payment" if not receipt else "Tax refund",
+                lines=[
+                    PaymentLine(
+                        "tax_liability",
+                        "Tax return settlement",
+                        abs(amount) if not receipt else -amount,
+                        profile.no_tax,
+                    )
+                ],
+            )
 
     def _wobble(self) -> Decimal:
         return Decimal(self.rng.randrange(85, 116)) / 100
 
-    def _pay(self, reference: str, role: str, amount: Decimal, tax: str, bank: object, day: date) -> None:
+    def _pay(self, reference: str, role: str, amount: Decimal, tax: str, bank: BankInfo, day: date) -> None:
         if amount <= 0:
             return
         position = other_payment(
-            self.biz, receipt=False, bank=bank, date=day.isoformat(), ts=self._next_ts(),  # type: ignore[arg-type]
-            reference=reference, lines=[PaymentLine(role, reference, amount, tax)],
+            self.biz,
+            receipt=False,
+            bank=bank,
+            date=day.isoformat(),
+            ts=self._next_ts(),
+            reference=reference,
+            lines=[PaymentLine(role, reference, amount, tax)],
         )
         if role in ("office_costs", "telephone"):
             self._recent_other.append(position)
@@ -520,8 +658,15 @@ class Simulator:
     def _cash_sale(self, day: date) -> None:
         amount = cents(self.monthly * Decimal("0.004") * self._wobble())
         other_payment(
-            self.biz, receipt=True, bank=self.biz.banks["bank_cash"], date=day.isoformat(), ts=self._next_ts(),
-            reference="Counter sales", lines=[PaymentLine("sales_products", "Counter sales", amount, self.biz.profile.sales_tax_rates[0])],
+            self.biz,
+            receipt=True,
+            bank=self.biz.banks["bank_cash"],
+            date=day.isoformat(),
+            ts=self._next_ts(),
+            reference="Counter sales",
+            lines=[
+                PaymentLine("sales_products", "Counter sales", amount, self.biz.profile.sales_tax_rates[0])
+            ],
         )
 
     def _month_end(self, day: date) -> None:
@@ -531,24 +676,63 @@ class Simulator:
         deductions = cents(gross * Decimal("0.2"))
         net = gross - deductions
         month = day.strftime("%b %Y")
-        journal(biz, date=d, ts=self._next_ts(), reference=f"PAYROLL-{day:%Y%m}", description=f"Payroll {month}", lines=[
-            JournalLine("wages", "Gross pay", debit=gross),
-            JournalLine("employer_taxes", "Employer taxes", debit=employer),
-            JournalLine("payroll_liabilities", "Tax and deductions", credit=deductions + employer),
-            JournalLine("net_wages", "Net pay", credit=net),
-        ])
-        other_payment(biz, receipt=False, bank=biz.banks["bank_current"], date=d, ts=self._next_ts(), reference=f"Wages {month}", lines=[PaymentLine("net_wages", "Net pay", net, profile.no_tax)])
+        journal(
+            biz,
+            date=d,
+            ts=self._next_ts(),
+            reference=f"PAYROLL-{day:%Y%m}",
+            description=f"Payroll {month}",
+            lines=[
+                JournalLine("wages", "Gross pay", debit=gross),
+                JournalLine("employer_taxes", "Employer taxes", debit=employer),
+                JournalLine("payroll_liabilities", "Tax and deductions", credit=deductions + employer),
+                JournalLine("net_wages", "Net pay", credit=net),
+            ],
+        )
+        other_payment(
+            biz,
+            receipt=False,
+            bank=biz.banks["bank_current"],
+            date=d,
+            ts=self._next_ts(),
+            reference=f"Wages {month}",
+            lines=[PaymentLine("net_wages", "Net pay", net, profile.no_tax)],
+        )
         lines = []
         for asset in ("office_equipment", "motor_vehicles"):
             charge = cents(biz.balances.get(asset, ZERO) / 36)
             if charge > 0:
-                lines += [JournalLine("depreciation", f"Depreciation {asset.replace('_', ' ')}", debit=charge),
-                          JournalLine(f"{asset}_depreciation", "Accumulated depreciation", credit=charge)]
+                lines += [
+                    JournalLine("depreciation", f"Depreciation {asset.replace('_', ' ')}", debit=charge),
+                    JournalLine(f"{asset}_depreciation", "Accumulated depreciation", credit=charge),
+                ]
         if lines:
-            journal(biz, date=d, ts=self._next_ts(), reference=f"DEPN-{day:%Y%m}", description=f"Depreciation {month}", lines=lines)
+            journal(
+                biz,
+                date=d,
+                ts=self._next_ts(),
+                reference=f"DEPN-{day:%Y%m}",
+                description=f"Depreciation {month}",
+                lines=lines,
+            )
         savings = biz.balances.get("bank_savings", ZERO)
         if savings > 0:
-            other_payment(biz, receipt=True, bank=biz.banks["bank_savings"], date=d, ts=self._next_ts(), reference="Interest", lines=[PaymentLine("interest_income", "Savings interest", cents(savings * Decimal("0.002")), profile.no_tax)])
+            other_payment(
+                biz,
+                receipt=True,
+                bank=biz.banks["bank_savings"],
+                date=d,
+                ts=self._next_ts(),
+                reference="Interest",
+                lines=[
+                    PaymentLine(
+                        "interest_income",
+                        "Savings interest",
+                        cents(savings * Decimal("0.002")),
+                        profile.no_tax,
+                    )
+                ],
+            )
         if day.month % profile.tax_return_months == 0:
             self._tax_return(day)
 
@@ -560,13 +744,34 @@ class Simulator:
         due = output - recoverable
         if output == 0 and recoverable == 0:
             return
-        lines = [JournalLine("sales_tax", "Output tax", debit=output) if output >= 0 else JournalLine("sales_tax", "Output tax", credit=-output)]
+        lines = [
+            JournalLine("sales_tax", "Output tax", debit=output)
+            if output >= 0
+            else JournalLine("sales_tax", "Output tax", credit=-output)
+        ]
         if recoverable:
-            lines.append(JournalLine("purchase_tax", "Input tax", credit=recoverable) if recoverable > 0 else JournalLine("purchase_tax", "Input tax", debit=-recoverable))
-        lines.append(JournalLine("tax_liability", "Tax due", credit=due) if due >= 0 else JournalLine("tax_liability", "Tax refund due", debit=-due))
-        journal(biz, date=day.isoformat(), ts=self._next_ts(), reference=f"TAX-{day:%Y%m}", description="Tax return", lines=lines)
+            lines.append(
+                JournalLine("purchase_tax", "Input tax", credit=recoverable)
+                if recoverable > 0
+                else JournalLine("purchase_tax", "Input tax", debit=-recoverable)
+            )
+        lines.append(
+            JournalLine("tax_liability", "Tax due", credit=due)
+            if due >= 0
+            else JournalLine("tax_liability", "Tax refund due", debit=-due)
+        )
+        journal(
+            biz,
+            date=day.isoformat(),
+            ts=self._next_ts(),
+            reference=f"TAX-{day:%Y%m}",
+            description="Tax return",
+            lines=lines,
+        )
         if due:
-            self._tax_payments[(day + timedelta(days=37 if biz.profile.tax_return_months == 3 else 20)).toordinal()] = due
+            self._tax_payments[
+                (day + timedelta(days=37 if biz.profile.tax_return_months == 3 else 20)).toordinal()
+            ] = due
 
     # -- edits, voids, deletes ---------------------------------------------------------------
 
@@ -592,7 +797,9 @@ class Simulator:
             return
         position = self._recent_sales[self.rng.randrange(len(self._recent_sales))]
         if self.biz["sales_invoices"].is_live(position):
-            edit(self.biz, "sales_invoices", position, self._next_ts(), notes="Delivery confirmed by customer")
+            edit(
+                self.biz, "sales_invoices", position, self._next_ts(), notes="Delivery confirmed by customer"
+            )
 
     def _void_invoice(self) -> None:
         for _ in range(4):
@@ -629,7 +836,11 @@ class Simulator:
         for allocated in row["allocated_artefacts"]:
             resource = allocated["artefact"]["$path"].split("/")[1]
             position = self.biz[resource].position_of(allocated["artefact"]["id"])
-            kind = {"sales_invoices": SALES_INVOICE, "purchase_invoices": PURCHASE_INVOICE, "sales_quick_entries": SALES_QUICK_INVOICE}.get(resource, PURCHASE_QUICK_INVOICE)
+            kind = {
+                "sales_invoices": SALES_INVOICE,
+                "purchase_invoices": PURCHASE_INVOICE,
+                "sales_quick_entries": SALES_QUICK_INVOICE,
+            }.get(resource, PURCHASE_QUICK_INVOICE)
             if position is not None:
                 self._due[(self._today + timedelta(days=7)).toordinal()].append(Plan(kind, position, index))
 
@@ -640,7 +851,7 @@ class Simulator:
         if self.biz["other_payments"].is_live(position):
             try:
                 delete_posted(self.biz, "other_payments", position, self._next_ts())
-            except ChangeRefused:
+            except ChangeRefusedError:
                 return
 
     def _finalise_drafts(self, day: date) -> None:

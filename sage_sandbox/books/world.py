@@ -45,7 +45,6 @@ class User:
             "updated_at": stamp,
             "displayed_as": f"{self.first_name} {self.last_name}",
             "id": self.id,
-            "$path": "/user",
             "first_name": self.first_name,
             "last_name": self.last_name,
             "initials": self.first_name[0] + self.last_name[0],
@@ -64,7 +63,9 @@ class World:
         created = setup.created_timestamp(self.first_day - timedelta(days=1))
         user_codec = IdCodec(tag_for(config.seed, "users"))
         self.user = User(user_codec.encode(1), "Alex", "Morgan", "alex.morgan@example.com", "en-GB", created)
-        self.outsider = User(user_codec.encode(2), "Sam", "Rivera", "sam.rivera@example.com", "en-US", created)
+        self.outsider = User(
+            user_codec.encode(2), "Sam", "Rivera", "sam.rivera@example.com", "en-US", created
+        )
         self.businesses: dict[str, Business] = {}
         self.owner: dict[str, str] = {}
         self._simulators: dict[str, Simulator] = {}
@@ -76,7 +77,14 @@ class World:
         self._history(today, now_ts)
 
     def _add(
-        self, number: int, owner: User, per_day: Fraction, created: int, today: date, *, with_books: bool = True
+        self,
+        number: int,
+        owner: User,
+        per_day: Fraction,
+        created: int,
+        today: date,
+        *,
+        with_books: bool = True,
     ) -> None:
         profile = PROFILES["GB" if number % 2 == 1 else "US"]
         names = GB_NAMES if profile.code == "GB" else US_NAMES
@@ -93,8 +101,20 @@ class World:
         setup.bank_accounts(biz, created, rng)
         setup.financial_settings(biz, created, self.first_day, today)
         invoices = self.config.invoices
-        setup.contacts(biz, created, rng, customers=_clamp(invoices // 25, 8, 20_000), suppliers=_clamp(invoices // 100, 6, 3_000))
-        setup.products_and_services(biz, created, rng, products=_clamp(invoices // 500, 6, 400), services=_clamp(invoices // 1000, 4, 200))
+        setup.contacts(
+            biz,
+            created,
+            rng,
+            customers=_clamp(invoices // 25, 8, 20_000),
+            suppliers=_clamp(invoices // 100, 6, 3_000),
+        )
+        setup.products_and_services(
+            biz,
+            created,
+            rng,
+            products=_clamp(invoices // 500, 6, 400),
+            services=_clamp(invoices // 1000, 4, 200),
+        )
         self._simulators[biz.id] = Simulator(biz, self.config.seed, per_day, self.first_day)
 
     def businesses_of(self, user_id: str) -> list[Business]:
@@ -116,12 +136,15 @@ class World:
             cursor = start_ts
             while cursor < end_ts:
                 day = datetime.fromtimestamp(cursor, UTC).date()
-                day_end = min(end_ts, int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) + 86400 - 1)
+                day_end = min(
+                    end_ts, int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) + 86400 - 1
+                )
                 simulator.run_day(day, cursor + 1, day_end)
                 cursor = day_end + 1 if day_end < end_ts else end_ts
             sync_computed_fields(self.businesses[biz_id])
         return {
-            biz_id: summarise(self.businesses[biz_id], before[biz_id], start_ts, end_ts) for biz_id in self._simulators
+            biz_id: summarise(self.businesses[biz_id], before[biz_id], start_ts, end_ts)
+            for biz_id in self._simulators
         }
 
     def with_books(self) -> list[Business]:

@@ -82,7 +82,9 @@ class Collection:
         self._deleted_at: dict[int, int] = {}
         self._indexes = tuple(indexes)
         self._columns: dict[str, Column] = {spec.column: _column_for(spec.kind) for spec in self._indexes}
-        self._codes: dict[str, dict[str, int]] = {s.column: {} for s in self._indexes if s.kind in ("code", "bits")}
+        self._codes: dict[str, dict[str, int]] = {
+            s.column: {} for s in self._indexes if s.kind in ("code", "bits")
+        }
         self._search = search
         self._search_text: list[str] | None = [] if search else None
         self._writer_columns: set[str] = set()
@@ -229,16 +231,19 @@ class Collection:
     def has_column(self, column: str) -> bool:
         return column in self._columns
 
-    def encoded(self, column: str, value: str) -> int | None:
-        """How ``value`` is stored in ``column`` (``None``: no row can match it)."""
+    def matches(self, column: str, value: str) -> np.ndarray:
+        """Boolean mask of rows whose ``column`` holds the id ``value`` (or includes it, for bits)."""
         kind = next(spec.kind for spec in self._indexes if spec.column == column)
+        view = self._columns[column].view()
         if kind == "key":
-            return key64(value)
-        if kind == "code":
-            return self._codes[column].get(value)
+            return np.asarray(view == key64(value), dtype=bool)
+        code = self._codes[column].get(value)
+        if code is None:
+            return np.zeros(len(view), dtype=bool)
         if kind == "bits":
-            bit = self._codes[column].get(value)
-            return None if bit is None else 1 << bit
+            return np.asarray((view & (1 << code)) != 0, dtype=bool)
+        if kind == "code":
+            return np.asarray(view == code, dtype=bool)
         raise ValueError(f"column {column!r} is not an id column")
 
     def search_matches(self, needle: str) -> np.ndarray:

@@ -1,0 +1,62 @@
+"""Shared fixtures: a small seeded sandbox on a frozen clock, served over real HTTP on loopback.
+
+``shared_server`` is read-only by convention (tests that advance time, change limits or faults
+build their own with ``fresh_server``), so tests do not depend on each other's order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sage_sandbox import SandboxConfig, SandboxServer
+from tests.sage_http import Api, login
+
+NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
+SMALL = SandboxConfig(seed=7, invoices=150, history_days=400, now=NOW, frozen_clock=True)
+
+
+def openapi_dir() -> Path:
+    """Sage's swagger files: ``$SAGE_OPENAPI_DIR`` or ``../shared/sage_openapi`` beside the project."""
+    configured = os.environ.get("SAGE_OPENAPI_DIR")
+    path = Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "sage_openapi"
+    if not (path / "swagger-2.0.0.json").is_file():
+        pytest.fail(
+            f"Sage's swagger files are not at {path}. They ship beside the project in "
+            "../shared/sage_openapi; set SAGE_OPENAPI_DIR to their folder.",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_server() -> Iterator[SandboxServer]:
+    with SandboxServer(SMALL) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def api(shared_server: SandboxServer) -> Iterator[Api]:
+    client = Api(shared_server.urls, login(shared_server.urls)["access_token"])
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def fresh_server() -> Iterator[Callable[..., SandboxServer]]:
+    """Build a private server: ``fresh_server(invoices=80, seed=3)``; stopped after the test."""
+    started: list[SandboxServer] = []
+
+    def build(**changes: object) -> SandboxServer:
+        settings = {**SMALL.__dict__, "invoices": 80, "history_days": 200, **changes}
+        server = SandboxServer(SandboxConfig(**settings)).start()  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield build
+    for server in started:
+        server.stop()
