@@ -125,4 +125,4 @@ class Sandbox:
     def audit(self) -> dict[str, list[str]]:
         """Accounting invariants that fail, per business (empty lists: the books add up)."""
         with self.lock:
-            return {b.id: audit(b) for b in self.world.with_books()}
+            return {b.id: audit(self.ground_truth(b.id)) for b in self.world.with_books()}

@@ -75,6 +75,8 @@ class AdminRoutes:
 
     async def advance(self, request: Request) -> Response:
         days = _number(await _body(request), "days")
+        if days < 0:
+            raise AdminError("days must not be negative: the books only move forward")
         return _json(self.sandbox.advance(days))
 
     async def clock(self, request: Request) -> Response:

@@ -1,7 +1,8 @@
 """Check that a business's books add up, reading only the rows the API serves.
 
 This is the accountant's view, independent of how the sandbox built the books: a bug in the
-simulation shows up here as a broken invariant, not as a silently wrong ground truth.
+simulation shows up here as a broken invariant, not as a silently wrong ground truth. It takes
+plain rows (endpoint name -> rows), so tests run it on books fetched over HTTP.
 """
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from collections.abc import Mapping, Sequence
+
 from sage_sandbox.books.artefacts import settlement_status
-from sage_sandbox.books.business import Business, Row
+from sage_sandbox.books.business import Row
 from sage_sandbox.money import ZERO
+
+Books = Mapping[str, Sequence[Row]]
 
 AR_DOCUMENTS = {"sales_invoices": 1, "sales_credit_notes": -1}
 AP_DOCUMENTS = {"purchase_invoices": 1, "purchase_credit_notes": -1}
@@ -22,34 +27,38 @@ def _d(value: str | None) -> Decimal:
     return Decimal(value) if value is not None else ZERO
 
 
-def audit(biz: Business) -> list[str]:
-    """Every way the books fail to add up (an empty list means they balance)."""
+def audit(books: Books) -> list[str]:
+    """Every way the books fail to add up (an empty list means they balance).
+
+    ``books`` maps endpoint names to their live rows as served with ``attributes=all`` and
+    ``show_payments_allocations=true``.
+    """
     problems: list[str] = []
-    entries = list(biz["ledger_entries"].iter_rows())
-    problems += _transactions_balance(biz, entries)
+    entries = books["ledger_entries"]
+    problems += _transactions_balance(books["transactions"], entries)
     balances = _account_balances(entries)
-    problems += _bank_balances(biz, balances)
+    problems += _bank_balances(books["bank_accounts"], balances)
     for resource in (*AR_DOCUMENTS, *AP_DOCUMENTS):
-        for row in biz[resource].iter_rows():
+        for row in books[resource]:
             problems += _artefact(resource, row)
     for resource in ("sales_quick_entries", "purchase_quick_entries"):
-        for row in biz[resource].iter_rows():
+        for row in books[resource]:
             problems += _quick_entry(resource, row)
     problems += _control_account(
-        biz, balances, "DEBTORS_CONTROL", AR_DOCUMENTS, "sales_quick_entries", "CUSTOMER_RECEIPT"
+        books, balances, "DEBTORS_CONTROL", AR_DOCUMENTS, "sales_quick_entries", "CUSTOMER_RECEIPT"
     )
     problems += _control_account(
-        biz, balances, "CREDITORS_CONTROL", AP_DOCUMENTS, "purchase_quick_entries", "VENDOR_PAYMENT"
+        books, balances, "CREDITORS_CONTROL", AP_DOCUMENTS, "purchase_quick_entries", "VENDOR_PAYMENT"
     )
     return problems
 
 
-def _transactions_balance(biz: Business, entries: list[Row]) -> list[str]:
+def _transactions_balance(transactions: Sequence[Row], entries: Sequence[Row]) -> list[str]:
     problems = []
     by_tx: dict[str, list[Row]] = defaultdict(list)
     for entry in entries:
         by_tx[entry["transaction"]["id"]].append(entry)
-    for tx in biz["transactions"].iter_rows():
+    for tx in transactions:
         legs = by_tx.get(tx["id"], [])
         if any(leg["deleted"] != tx["deleted"] for leg in legs):
             problems.append(f"transaction {tx['reference']}: entries disagree with it about being deleted")
@@ -64,7 +73,7 @@ def _transactions_balance(biz: Business, entries: list[Row]) -> list[str]:
     return problems
 
 
-def _account_balances(entries: list[Row]) -> dict[str, Decimal]:
+def _account_balances(entries: Sequence[Row]) -> dict[str, Decimal]:
     """Debit-minus-credit per ledger account id, over entries not deleted."""
     balances: dict[str, Decimal] = defaultdict(Decimal)
     for entry in entries:
@@ -73,9 +82,9 @@ def _account_balances(entries: list[Row]) -> dict[str, Decimal]:
     return balances
 
 
-def _bank_balances(biz: Business, balances: dict[str, Decimal]) -> list[str]:
+def _bank_balances(banks: Sequence[Row], balances: dict[str, Decimal]) -> list[str]:
     problems = []
-    for bank in biz["bank_accounts"].iter_rows():
+    for bank in banks:
         expected = balances.get(bank["ledger_account"]["id"], ZERO)
         if _d(bank["balance"]) != expected:
             problems.append(f"bank {bank['displayed_as']}: balance {bank['balance']} != ledger {expected}")
@@ -132,7 +141,7 @@ def _quick_entry(resource: str, row: Row) -> list[str]:
 
 
 def _control_account(
-    biz: Business,
+    books: Books,
     balances: dict[str, Decimal],
     control_name: str,
     documents: dict[str, int],
@@ -143,18 +152,18 @@ def _control_account(
     sign = 1 if control_name == "DEBTORS_CONTROL" else -1
     open_items = ZERO
     for resource, doc_sign in documents.items():
-        for row in biz[resource].iter_rows():
+        for row in books[resource]:
             if row["status"]["id"] not in ("DRAFT", "VOID"):
                 open_items += doc_sign * _d(row["base_currency_outstanding_amount"])
-    for row in biz[quick_entries].iter_rows():
+    for row in books[quick_entries]:
         open_items += QUICK_ENTRY_SIGN[row["quick_entry_type"]["id"]] * _d(
             row["base_currency_outstanding_amount"]
         )
-    for row in biz["contact_payments"].iter_rows():
+    for row in books["contact_payments"]:
         on_account = row["payment_on_account"]
         if row["transaction_type"]["id"] == payment_type and on_account:
             open_items -= _d(on_account["base_currency_outstanding_amount"])
-    control = next(row for row in biz["ledger_accounts"].iter_rows() if row["control_name"] == control_name)
+    control = next(row for row in books["ledger_accounts"] if row["control_name"] == control_name)
     ledger = sign * balances.get(control["id"], ZERO)
     if ledger != open_items:
         return [f"{control_name}: ledger {ledger} != open items {open_items}"]

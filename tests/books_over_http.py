@@ -1,0 +1,20 @@
+"""Fetch a business's whole books over HTTP, as a client would see them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sage_sandbox.catalog import ENDPOINTS
+from tests.sage_http import Api
+
+
+def fetch_books(api: Api, business: str) -> dict[str, list[dict[str, Any]]]:
+    books: dict[str, list[dict[str, Any]]] = {}
+    for name, endpoint in ENDPOINTS.items():
+        params: dict[str, Any] = {"attributes": "all", "items_per_page": 200}
+        if endpoint.has_payments_allocations:
+            params["show_payments_allocations"] = "true"
+        books[name] = api.all_items(name, business, **params)
+    books["financial_settings"] = [api.ok("/financial_settings", business)]
+    books["businesses"] = [api.ok(f"/businesses/{business}")]
+    return books
