@@ -53,7 +53,7 @@ def fresh_server() -> Iterator[Callable[..., SandboxServer]]:
 
     def build(**changes: object) -> SandboxServer:
         settings = {**SMALL.__dict__, "invoices": 80, "history_days": 200, **changes}
-        server = SandboxServer(SandboxConfig(**settings)).start()  # type: ignore[arg-type]
+        server = SandboxServer(SandboxConfig(**settings)).start()
         started.append(server)
         return server
 

@@ -24,7 +24,7 @@ DECIMAL = r"^-?[0-9]+\.[0-9]+$"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 
-ENVELOPE = {
+ENVELOPE: dict[str, Any] = {
     "type": "object",
     "required": ["$total", "$page", "$next", "$back", "$itemsPerPage", "$items"],
     "additionalProperties": False,
@@ -41,7 +41,7 @@ BUSINESSES_ENVELOPE = copy.deepcopy(ENVELOPE)
 BUSINESSES_ENVELOPE["required"] = ["$total", "$page", "$next", "$back", "$items_per_page", "$items"]
 BUSINESSES_ENVELOPE["properties"].pop("$itemsPerPage")
 BUSINESSES_ENVELOPE["properties"]["$items_per_page"] = {"enum": [2147483647]}  # as in Sage's guides
-SAGE_ERROR = {
+SAGE_ERROR: dict[str, Any] = {
     "type": "array",
     "minItems": 1,
     "items": {

@@ -47,23 +47,23 @@ def test_the_audit_catches_broken_books(api: Api) -> None:
     books = fetch_books(api, business)
     assert audit(books) == []
 
-    def broken(change: Callable[[dict], None]) -> list[str]:  # type: ignore[type-arg]
+    def broken(change: Callable[[dict], None]) -> list[str]:
         copied = copy.deepcopy(books)
         change(copied)
         return audit(copied)
 
-    def bump_entry(b: dict) -> None:  # type: ignore[type-arg]
+    def bump_entry(b: dict) -> None:
         entry = next(e for e in b["ledger_entries"] if Decimal(e["debit"]) > 0)
         entry["debit"] = str(Decimal(entry["debit"]) + Decimal("0.01"))
 
-    def bank(b: dict) -> None:  # type: ignore[type-arg]
+    def bank(b: dict) -> None:
         b["bank_accounts"][0]["balance"] = "1.0"
 
-    def outstanding(b: dict) -> None:  # type: ignore[type-arg]
+    def outstanding(b: dict) -> None:
         invoice = next(i for i in b["sales_invoices"] if i["status"]["id"] == "UNPAID")
         invoice["outstanding_amount"] = str(Decimal(invoice["outstanding_amount"]) - 1)
 
-    def status(b: dict) -> None:  # type: ignore[type-arg]
+    def status(b: dict) -> None:
         invoice = next(i for i in b["sales_invoices"] if i["status"]["id"] == "PAID")
         invoice["status"]["id"] = "UNPAID"
 

@@ -77,8 +77,8 @@ def test_an_empty_result_is_one_page_with_no_links(api: Api) -> None:
         ({"sort": "date:sideways"}, "sort"),
     ],
 )
-def test_bad_paging_parameters_get_a_sage_400(api: Api, params: dict[str, object], source: str) -> None:
-    response = api.get("/sales_invoices", **params)
+def test_bad_paging_parameters_get_a_sage_400(api: Api, params: dict[str, str | int], source: str) -> None:
+    response = api.http.get("/sales_invoices", params=params)
     assert response.status_code == 400
     (error,) = response.json()
     assert error["$dataCode"] == "InvalidParameter" and error["$source"] == source

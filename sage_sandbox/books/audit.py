@@ -8,9 +8,8 @@ plain rows (endpoint name -> rows), so tests run it on books fetched over HTTP.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
-
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from sage_sandbox.books.artefacts import settlement_status
 from sage_sandbox.books.business import Row
