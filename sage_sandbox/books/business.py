@@ -6,27 +6,40 @@ those from a collection position, so every reference the API sends points at a r
 
 from __future__ import annotations
 
+import time
+from array import array
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
-
-import numpy as np
 
 from sage_sandbox.books.countries import CountryProfile
 from sage_sandbox.books.reference import COUNTRIES
 from sage_sandbox.catalog import ENDPOINTS, index_specs, search_text
 from sage_sandbox.ids import IdCodec, tag_for
 from sage_sandbox.store import Collection
-from sage_sandbox.store.columns import Column
+from sage_sandbox.store.collection import DEFAULT_OPEN_ROWS
 
 Row = dict[str, Any]
 Ref = dict[str, Any]
 
+# Artefacts are rewritten when they are paid, often weeks later: keep more of them uncompressed.
+SETTLED_LATER = {
+    "sales_invoices",
+    "sales_credit_notes",
+    "sales_quick_entries",
+    "purchase_invoices",
+    "purchase_credit_notes",
+    "purchase_quick_entries",
+}
+SETTLED_LATER_OPEN_ROWS = 131_072
 
+
+@lru_cache(maxsize=65536)
 def iso(ts: int) -> str:
-    """A Sage timestamp: whole seconds, UTC, ``Z``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A Sage timestamp: whole seconds, UTC, ``Z`` (cached: many rows share a second)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def make_ref(resource: str, key: str, displayed_as: str | None) -> Ref:
@@ -99,10 +112,13 @@ class Business:
         self._lines = 0
         for name, endpoint in ENDPOINTS.items():
             codec = IdCodec(tag_for(self.seed, self.number, name))
-            self.collections[name] = Collection(name, codec, index_specs(endpoint), search_text(endpoint))
+            window = SETTLED_LATER_OPEN_ROWS if name in SETTLED_LATER else DEFAULT_OPEN_ROWS
+            self.collections[name] = Collection(
+                name, codec, index_specs(endpoint), search_text(endpoint), window
+            )
         # Ledger entries of transaction t are positions [start, start + count) of ledger_entries.
-        self.entries_start = Column(np.int64)
-        self.entries_count = Column(np.int32)
+        self.entries_start = array("q")
+        self.entries_count = array("i")
 
     @property
     def currency(self) -> str:

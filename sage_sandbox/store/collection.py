@@ -1,20 +1,24 @@
 """One list endpoint's rows for one business.
 
-Rows are kept as the exact JSON Sage would send (``attributes=all``), 32 rows to a block,
-blocks compressed with zstd once they leave a small working set of recently written blocks.
-That keeps a million invoices with their ledger in about a gigabyte and lets a page of 200
-rows be served by decompressing seven blocks and joining bytes, with no per-row Python objects.
+Rows are kept as the exact JSON Sage would send (``attributes=all``), 64 rows to a block; a
+block is compressed with zstd once it leaves the collection's working set of recently written
+blocks. That keeps a million invoices with their payments and ledger in about two gigabytes,
+and serves a page of 200 rows by decompressing four blocks and joining bytes, with no per-row
+Python objects.
 
-Filterable attributes are copied into numpy columns when a row is written, so list queries
-(``updated_or_created_since``, ``contact_id``, ``from_date`` ...) are vectorised masks.
+Filterable attributes are copied into integer columns (``array.array``, grown a block at a
+time) when a row is written; list queries turn them into numpy masks
+(``updated_or_created_since``, ``contact_id``, ``from_date`` ...).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -22,10 +26,11 @@ import orjson
 import zstandard
 
 from sage_sandbox.ids import IdCodec, key64
-from sage_sandbox.store.columns import Column
 
-BLOCK_ROWS = 32
-OPEN_BLOCK_LIMIT = 1024
+BLOCK_ROWS = 64
+# Rows a collection keeps uncompressed. Documents settled weeks after they are written (invoices
+# paid late) get a larger window so that settling them rarely reopens a compressed block.
+DEFAULT_OPEN_ROWS = 16_384
 
 # Row states in the ``state`` column.
 RESERVED, LIVE, DELETED = 0, 1, 2
@@ -36,11 +41,19 @@ _decompressor = zstandard.ZstdDecompressor()
 
 ColumnKind = Literal["key", "code", "date", "flag", "bits"]
 Row = dict[str, Any]
+# array typecode, numpy dtype and the value of a row that has none, per column kind
+_STORAGE: dict[str, tuple[str, type, int]] = {
+    "key": ("q", np.int64, 0),
+    "code": ("i", np.int32, -1),
+    "date": ("i", np.int32, -1),
+    "flag": ("b", np.int8, -1),
+    "bits": ("q", np.int64, 0),
+}
 
 
 @dataclass(frozen=True)
 class IndexSpec:
-    """How one filterable attribute is copied from a row into a numpy column.
+    """How one filterable attribute is copied from a row into an integer column.
 
     ``key`` fingerprints an id (high cardinality: contacts, transactions); ``code`` interns a
     low-cardinality id (statuses, transaction types); ``date`` stores days since 1970 (-1 when
@@ -53,6 +66,7 @@ class IndexSpec:
     extract: Callable[[Row], Any]
 
 
+@lru_cache(maxsize=8192)
 def date_to_days(value: str | None) -> int:
     if not value:
         return -1
@@ -68,31 +82,35 @@ class Collection:
         codec: IdCodec,
         indexes: Sequence[IndexSpec] = (),
         search: Callable[[Row], str] | None = None,
+        open_rows: int = DEFAULT_OPEN_ROWS,
     ) -> None:
         self.name = name
         self.codec = codec
         self.version = 0
+        self._size = 0
+        self._open_limit = max(2, open_rows // BLOCK_ROWS)
         self._explicit: dict[str, int] = {}
         self._explicit_ids: dict[int, str] = {}
         self._blocks: list[bytes | list[bytes | None]] = []
         self._open: OrderedDict[int, None] = OrderedDict()
-        self._state = Column(np.int8)
-        self._created = Column(np.uint32)
-        self._updated = Column(np.uint32)
+        self._last_touched = -1
+        self._state = array("b")
+        self._created = array("I")
+        self._updated = array("I")
         self._deleted_at: dict[int, int] = {}
-        self._indexes = tuple(indexes)
-        self._columns: dict[str, Column] = {spec.column: _column_for(spec.kind) for spec in self._indexes}
-        self._codes: dict[str, dict[str, int]] = {
-            s.column: {} for s in self._indexes if s.kind in ("code", "bits")
-        }
+        self._kinds = {spec.column: spec.kind for spec in indexes}
+        self._columns = {spec.column: array(_STORAGE[spec.kind][0]) for spec in indexes}
+        self._codes: dict[str, dict[str, int]] = {s.column: {} for s in indexes if s.kind in ("code", "bits")}
+        self._writer_columns: set[str] = set()
+        # (column name, column, encoder, extractor) per index: what ``put`` runs for each row.
+        self._plan = [(s.column, self._columns[s.column], self._encoder(s), s.extract) for s in indexes]
         self._search = search
         self._search_text: list[str] | None = [] if search else None
-        self._writer_columns: set[str] = set()
 
     # -- positions and ids -------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._state)
+        return self._size
 
     def reserve(self, explicit_id: str | None = None) -> tuple[int, str]:
         """Claim the next position (and its id) before the row is built.
@@ -100,21 +118,27 @@ class Collection:
         Documents refer to each other (an invoice to its transaction, the transaction back to
         the invoice), so ids are handed out first and rows written with :meth:`put` after.
         """
-        position = len(self._state)
+        position = self._size
         if position % BLOCK_ROWS == 0:
-            self._blocks.append([None] * BLOCK_ROWS)
-            self._touch(position // BLOCK_ROWS)
-        self._state.append(RESERVED)
-        self._created.append(0)
-        self._updated.append(0)
-        for column in self._columns.values():
-            column.append(column.fill)
-        if self._search_text is not None:
-            self._search_text.append("")
+            self._grow()
+        self._size += 1
         if explicit_id is not None:
             self._explicit[explicit_id] = position
             self._explicit_ids[position] = explicit_id
-        return position, explicit_id or self.codec.encode(position)
+            return position, explicit_id
+        return position, self.codec.encode(position)
+
+    def _grow(self) -> None:
+        """Room for one more block: a slot list and a block's worth of every column."""
+        self._blocks.append([None] * BLOCK_ROWS)
+        self._touch(len(self._blocks) - 1)
+        self._state.extend(bytes(BLOCK_ROWS))
+        for column in (self._created, self._updated):
+            column.extend(array("I", bytes(4 * BLOCK_ROWS)))
+        for name, column in self._columns.items():
+            column.extend(array(column.typecode, [_STORAGE[self._kinds[name]][2]]) * BLOCK_ROWS)
+        if self._search_text is not None:
+            self._search_text.extend([""] * BLOCK_ROWS)
 
     def id_of(self, position: int) -> str:
         return self._explicit_ids.get(position) or self.codec.encode(position)
@@ -124,12 +148,12 @@ class Collection:
         position = self._explicit.get(key)
         if position is None:
             position = self.codec.decode(key)
-        if position is None or position >= len(self._state) or self._state[position] == RESERVED:
+        if position is None or position >= self._size or self._state[position] == RESERVED:
             return None
         return position
 
     def is_live(self, position: int) -> bool:
-        return self._state[position] == LIVE
+        return bool(self._state[position] == LIVE)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -141,20 +165,22 @@ class Collection:
         writer: later writes of the row leave it alone unless they supply it again.
         """
         block, slot = divmod(position, BLOCK_ROWS)
-        self._open_block(block)[slot] = orjson.dumps(row)
+        rows = self._blocks[block]
+        if type(rows) is not list or block != self._last_touched:
+            rows = self._open_block(block)
+        rows[slot] = _pack(row)
         self._state[position] = LIVE
-        self._created[position] = _epoch(row.get("created_at")) or _epoch(row.get("updated_at"))
-        self._updated[position] = _epoch(row.get("updated_at"))
+        updated = _epoch(row.get("updated_at"))
+        self._updated[position] = updated
+        self._created[position] = _epoch(row.get("created_at")) or updated
         if index:
             self._writer_columns.update(index)
-        for spec in self._indexes:
-            if index and spec.column in index:
-                value = index[spec.column]
-            elif spec.column in self._writer_columns:
-                continue
-            else:
-                value = spec.extract(row)
-            self._columns[spec.column][position] = self._encode(spec, value)
+        writer = self._writer_columns
+        for name, column, encode, extract in self._plan:
+            if index and name in index:
+                column[position] = encode(index[name])
+            elif name not in writer:
+                column[position] = encode(extract(row))
         if self._search_text is not None and self._search is not None:
             self._search_text[position] = self._search(row).lower()
         self.version += 1
@@ -200,8 +226,14 @@ class Collection:
             out.append(data)
         return out
 
+    def iter_rows(self, positions: Iterable[int] | None = None) -> Iterator[Row]:
+        """Decoded rows, live ones by default, in position order."""
+        chosen = self.live_positions() if positions is None else positions
+        for data in self.get_many_json(chosen):
+            yield orjson.loads(data)
+
     def live_positions(self) -> np.ndarray:
-        return np.flatnonzero(self._state.view() == LIVE)
+        return np.flatnonzero(self.state_view() == LIVE)
 
     def deleted_since(self, after: int) -> list[int]:
         """Positions deleted strictly after ``after`` (Sage's ``deleted_since`` is exclusive)."""
@@ -210,31 +242,27 @@ class Collection:
     def deleted_at(self, position: int) -> int | None:
         return self._deleted_at.get(position)
 
-    def iter_rows(self, positions: Iterable[int] | None = None) -> Iterator[Row]:
-        """Decoded rows, live ones by default, in position order."""
-        chosen = self.live_positions() if positions is None else positions
-        for data in self.get_many_json(chosen):
-            yield orjson.loads(data)
+    # -- columns as numpy (copies: safe to keep while rows are appended) -----------------------
 
     def state_view(self) -> np.ndarray:
-        return self._state.view()
+        return _numpy(self._state, np.int8, self._size)
 
     def created_view(self) -> np.ndarray:
-        return self._created.view()
+        return _numpy(self._created, np.uint32, self._size)
 
     def updated_view(self) -> np.ndarray:
-        return self._updated.view()
+        return _numpy(self._updated, np.uint32, self._size)
 
     def column_view(self, column: str) -> np.ndarray:
-        return self._columns[column].view()
+        return _numpy(self._columns[column], _STORAGE[self._kinds[column]][1], self._size)
 
     def has_column(self, column: str) -> bool:
         return column in self._columns
 
     def matches(self, column: str, value: str) -> np.ndarray:
         """Boolean mask of rows whose ``column`` holds the id ``value`` (or includes it, for bits)."""
-        kind = next(spec.kind for spec in self._indexes if spec.column == column)
-        view = self._columns[column].view()
+        kind = self._kinds[column]
+        view = self.column_view(column)
         if kind == "key":
             return np.asarray(view == key64(value), dtype=bool)
         code = self._codes[column].get(value)
@@ -250,7 +278,8 @@ class Collection:
         """Boolean mask of rows whose searchable text contains ``needle`` (case-insensitive)."""
         assert self._search_text is not None, f"{self.name} is not searchable"
         needle = needle.lower()
-        return np.fromiter((needle in text for text in self._search_text), dtype=bool, count=len(self))
+        texts = self._search_text[: self._size]
+        return np.fromiter((needle in text for text in texts), dtype=bool, count=self._size)
 
     @property
     def searchable(self) -> bool:
@@ -261,31 +290,43 @@ class Collection:
         packed = sum(len(b) for b in self._blocks if isinstance(b, bytes))
         return packed, len(self._open) * BLOCK_ROWS
 
+    def seal_all(self) -> None:
+        """Compress every block (after bulk generation, to reach steady-state memory)."""
+        for block in list(self._open):
+            self._seal(block)
+        self._open.clear()
+        self._last_touched = -1
+
     # -- internals ----------------------------------------------------------------------------
 
-    def _encode(self, spec: IndexSpec, value: Any) -> int:
-        kind = spec.kind
-        if kind == "date":
-            return date_to_days(value)
-        if kind == "flag":
-            return -1 if value is None else int(bool(value))
-        if kind == "key":
-            return key64(value) if value else 0
+    def _encoder(self, spec: IndexSpec) -> Callable[[Any], int]:
+        """How values of ``spec`` become integers in its column."""
+        if spec.kind == "date":
+            return date_to_days
+        if spec.kind == "flag":
+            return lambda value: -1 if value is None else int(bool(value))
+        if spec.kind == "key":
+            return lambda value: key64(value) if value else 0
         codes = self._codes[spec.column]
-        if kind == "code":
-            return -1 if value is None else codes.setdefault(value, len(codes))
-        mask = 0  # bits
-        for item in value or ():
-            bit = codes.setdefault(item, len(codes))
-            if bit > 62:
-                raise ValueError(f"too many distinct values for bit column {spec.column!r}")
-            mask |= 1 << bit
-        return mask
+        if spec.kind == "code":
+            return lambda value: -1 if value is None else codes.setdefault(value, len(codes))
+
+        def bits(values: Any) -> int:
+            mask = 0
+            for item in values or ():
+                bit = codes.setdefault(item, len(codes))
+                if bit > 62:
+                    raise ValueError(f"too many distinct values for bit column {spec.column!r}")
+                mask |= 1 << bit
+            return mask
+
+        return bits
 
     def _touch(self, block: int) -> None:
+        self._last_touched = block
         self._open[block] = None
         self._open.move_to_end(block)
-        while len(self._open) > OPEN_BLOCK_LIMIT:
+        while len(self._open) > self._open_limit:
             oldest, _ = self._open.popitem(last=False)
             self._seal(oldest)
 
@@ -306,27 +347,28 @@ class Collection:
         rows = self._blocks[block]
         return rows if isinstance(rows, list) else _split(rows)
 
-    def seal_all(self) -> None:
-        """Compress every block (after bulk generation, to report steady-state memory)."""
-        for block in list(self._open):
-            self._seal(block)
-        self._open.clear()
+
+def _numpy(column: array, dtype: type, size: int) -> np.ndarray:
+    return np.frombuffer(column, dtype=dtype, count=size).copy()
+
+
+def _pack(row: Row) -> bytes:
+    """The row's JSON as an exact-size bytes object.
+
+    ``orjson.dumps`` returns bytes that keep their working capacity (4 KB or more even for a
+    100-byte document); rows kept open in memory would cost ten times their size.
+    """
+    return memoryview(orjson.dumps(row)).tobytes()
 
 
 def _split(packed: bytes) -> list[bytes | None]:
     return [r or None for r in _decompressor.decompress(packed).split(b"\n")]
 
 
-def _column_for(kind: ColumnKind) -> Column:
-    if kind == "date":
-        return Column(np.int32, fill=-1)
-    if kind == "flag":
-        return Column(np.int8, fill=-1)
-    if kind == "code":
-        return Column(np.int32, fill=-1)
-    return Column(np.int64, fill=0)
-
-
+@lru_cache(maxsize=65536)
 def _epoch(value: str | None) -> int:
-    """Epoch seconds of a Sage timestamp (``2021-09-09T14:36:01Z``); 0 when absent."""
+    """Epoch seconds of a Sage timestamp (``2021-09-09T14:36:01Z``); 0 when absent.
+
+    Cached: a transaction, its ledger entries and its document share one timestamp.
+    """
     return int(datetime.fromisoformat(value).timestamp()) if value else 0
