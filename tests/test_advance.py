@@ -20,13 +20,13 @@ from tests.sage_http import Api, login
 
 @pytest.fixture
 def moved(fresh_server: Callable[..., SandboxServer]) -> dict[str, Any]:
-    """A server whose books were read, then advanced 20 days, then read again."""
-    server = fresh_server(seed=21, invoices=200, history_days=300)
+    """A server whose books were read, then advanced 40 days, then read again."""
+    server = fresh_server(seed=21, invoices=300, history_days=300)
     api = Api(server.urls, login(server.urls)["access_token"])
     business = server.sandbox.business_ids[0]
     before = fetch_books(api, business)
     started = server.sandbox.clock.now_ts()
-    response = httpx.post(f"{server.urls.admin}/advance", json={"days": 20})
+    response = httpx.post(f"{server.urls.admin}/advance", json={"days": 40})
     assert response.status_code == 200
     api = Api(server.urls, login(server.urls)["access_token"])  # the old token expired meanwhile
     after = fetch_books(api, business)
@@ -47,7 +47,7 @@ def _stamp(ts: int) -> str:
 
 def test_the_clock_and_the_summary_move_with_the_books(moved: dict[str, Any]) -> None:
     summary = moved["summary"]
-    assert summary["to"] - summary["from"] == 20 * 86400
+    assert summary["to"] - summary["from"] == 40 * 86400
     assert summary["from"] == moved["started"]
     changes = summary["businesses"][moved["business"]]
     before, after = moved["before"], moved["after"]
@@ -97,7 +97,7 @@ def test_voids_deletes_and_payments_show_up_as_sage_shows_them(moved: dict[str, 
         for i, r in after.items()
         if r["status"]["id"] == "VOID" and before.get(i, {}).get("status", {}).get("id") != "VOID"
     ]
-    assert voided, "advancing 20 days voided something"
+    assert voided, "advancing 40 days voided something"
     transactions = {t["id"]: t for t in moved["after"]["transactions"]}
     for invoice in voided:
         assert invoice["void_reason"] and invoice["outstanding_amount"] == "0.0"
@@ -109,7 +109,7 @@ def test_voids_deletes_and_payments_show_up_as_sage_shows_them(moved: dict[str, 
     ]
     assert paid and all(r["payments_allocations"] != before[r["id"]]["payments_allocations"] for r in paid)
     gone = {name: ids for name, ids in _deleted(moved).items() if ids}
-    assert gone, "advancing 20 days hard-deleted something"
+    assert gone, "advancing 40 days hard-deleted something"
     since = _stamp(moved["started"])
     for name, ids in gone.items():
         feed = {r["id"] for r in api.all_items(name, business, deleted_since=since, items_per_page=200)}

@@ -782,13 +782,15 @@ class Simulator:
         for _ in range(self._take("edit_contact", scale * Fraction(1, 100) + Fraction(1, 20))):
             contact = self.biz.contacts[self.rng.randrange(len(self.biz.contacts))]
             edit(self.biz, "contacts", contact.position, self._next_ts(), notes=f"Reviewed {day.isoformat()}")
-        for _ in range(self._take("void", scale * Fraction(1, 100) + Fraction(1, 8))):
+        # Voids and deletes scale with volume (about 2% of invoices are voided) plus a small
+        # base rate, so even tiny test books see every kind of change within weeks.
+        for _ in range(self._take("void", scale * Fraction(1, 50) + Fraction(1, 60))):
             self._void_invoice()
-        for _ in range(self._take("delete_purchase", scale * Fraction(1, 500) + Fraction(1, 12))):
+        for _ in range(self._take("delete_purchase", scale * Fraction(1, 500) + Fraction(1, 40))):
             self._delete_purchase_invoice()
-        for _ in range(self._take("delete_payment", scale * Fraction(1, 500) + Fraction(1, 12))):
+        for _ in range(self._take("delete_payment", scale * Fraction(1, 500) + Fraction(1, 40))):
             self._delete_payment()
-        for _ in range(self._take("delete_other", Fraction(1, 15))):
+        for _ in range(self._take("delete_other", Fraction(1, 30))):
             self._delete_other_payment()
         self._finalise_drafts(day)
 
