@@ -366,8 +366,8 @@ def _visible_areas(row: Row) -> list[str]:
 # are answered by columns every collection has (``date`` where listed, created/updated).
 FILTERS: dict[str, IndexSpec] = {
     "contact_id": IndexSpec("contact", "key", _ref("contact")),
-    "bank_account_id": IndexSpec("bank_account", "key", _ref("bank_account")),
-    "ledger_account_id": IndexSpec("ledger_account", "key", _ref("ledger_account")),
+    "bank_account_id": IndexSpec("bank_account", "code", _ref("bank_account")),
+    "ledger_account_id": IndexSpec("ledger_account", "code", _ref("ledger_account")),
     "transaction_id": IndexSpec("transaction", "key", _ref("transaction")),
     "status_id": IndexSpec("status", "code", _ref("status")),
     "transaction_type_id": IndexSpec("transaction_type", "code", _ref("transaction_type")),

@@ -30,7 +30,7 @@ from sage_sandbox.ids import IdCodec, key64
 BLOCK_ROWS = 64
 # Rows a collection keeps uncompressed. Documents settled weeks after they are written (invoices
 # paid late) get a larger window so that settling them rarely reopens a compressed block.
-DEFAULT_OPEN_ROWS = 16_384
+DEFAULT_OPEN_ROWS = 8_192
 
 # Row states in the ``state`` column.
 RESERVED, LIVE, DELETED = 0, 1, 2
@@ -333,7 +333,10 @@ class Collection:
     def _seal(self, block: int) -> None:
         rows = self._blocks[block]
         if isinstance(rows, list):
-            self._blocks[block] = _compressor.compress(b"\n".join(r or b"" for r in rows))
+            packed = _compressor.compress(b"\n".join(r or b"" for r in rows))
+            # Like orjson, zstandard hands back bytes sized to the worst case (the input's
+            # compress bound, ~10x the output here): keep an exact-size copy.
+            self._blocks[block] = memoryview(packed).tobytes()
 
     def _open_block(self, block: int) -> list[bytes | None]:
         rows = self._blocks[block]
