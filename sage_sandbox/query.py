@@ -11,7 +11,7 @@ import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 
@@ -273,7 +273,3 @@ def _sorted(collection: Collection, positions: np.ndarray, attribute: str, desce
         keys = collection.column_view(attribute)[positions].astype(np.int64)
     order = np.argsort(-keys if descending else keys, kind="stable")
     return positions[order]
-
-
-def days_to_date(days: int) -> date:
-    return date(1970, 1, 1) + timedelta(days=days)

@@ -123,8 +123,10 @@ class AdminRoutes:
 
     async def deletions(self, request: Request) -> Response:
         business = self._business(request)
-        since = int(request.query_params.get("since", "0"))
-        return _json(self.sandbox.deletions(business, since))
+        since = request.query_params.get("since", "0")
+        if not since.isdigit():
+            raise AdminError("since must be epoch seconds, e.g. since=1795262400")
+        return _json(self.sandbox.deletions(business, int(since)))
 
     async def audit(self, request: Request) -> Response:
         return _json(self.sandbox.audit())

@@ -41,7 +41,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         *AdminRoutes(sandbox).routes(),
         *AccountingApi(sandbox).routes(),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(TrafficMiddleware, sandbox=sandbox)],
         exception_handlers={
@@ -51,3 +51,5 @@ def create_app(sandbox: Sandbox) -> Starlette:
             AdminError: lambda request, exc: admin_error(exc),
         },
     )
+    app.router.redirect_slashes = False  # "/sales_invoices/" is a 404, not a redirect
+    return app

@@ -97,20 +97,6 @@ PURCHASE_QUICK_CREDIT = ArtefactKind(
     "due_date",
 )
 
-KINDS_BY_TYPE = {
-    k.transaction_type: k
-    for k in (
-        SALES_INVOICE,
-        SALES_CREDIT_NOTE,
-        PURCHASE_INVOICE,
-        PURCHASE_CREDIT_NOTE,
-        SALES_QUICK_INVOICE,
-        SALES_QUICK_CREDIT,
-        PURCHASE_QUICK_INVOICE,
-        PURCHASE_QUICK_CREDIT,
-    )
-}
-
 
 @dataclass(frozen=True)
 class LineSpec:

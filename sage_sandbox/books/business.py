@@ -127,11 +127,6 @@ class Business:
     def __getitem__(self, resource: str) -> Collection:
         return self.collections[resource]
 
-    def ref(self, resource: str, position: int) -> Ref:
-        """The ``{id, displayed_as, $path}`` reference to a stored row."""
-        row_json = self.collections[resource].get(position)
-        return make_ref(resource, row_json["id"], row_json.get("displayed_as"))
-
     def new_line_id(self) -> str:
         """An id for a nested item (invoice line, allocation) that has no endpoint of its own."""
         self._lines += 1
@@ -140,14 +135,6 @@ class Business:
     def next_number(self, series: str) -> int:
         self.counters[series] = self.counters.get(series, 0) + 1
         return self.counters[series]
-
-    def reference_ref(self, resource: str, key: str) -> Ref:
-        """A reference into a reference list (currencies, statuses...), which use Sage's own ids."""
-        collection = self.collections[resource]
-        position = collection.position_of(key)
-        if position is None:
-            raise KeyError(f"{resource} has no {key!r}")
-        return self.ref(resource, position)
 
     def post_balance(self, role: str, amount: Decimal) -> None:
         self.balances[role] = self.balances.get(role, Decimal(0)) + amount

@@ -122,13 +122,6 @@ def transaction_position(biz: Business, tx_ref: Ref) -> int:
     return position
 
 
-def entries_of(biz: Business, tx_position: int) -> list[Row]:
-    """The ledger entries of a transaction, in the order they were posted."""
-    start = biz.entries_start[tx_position]
-    count = biz.entries_count[tx_position]
-    return list(biz["ledger_entries"].iter_rows(range(start, start + count)))
-
-
 def unpost(biz: Business, tx_ref: Ref, ts: int) -> None:
     """Mark a transaction and its entries deleted (they stay listed) and reverse their balances."""
     tx_position = transaction_position(biz, tx_ref)

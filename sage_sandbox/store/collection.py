@@ -256,9 +256,6 @@ class Collection:
     def column_view(self, column: str) -> np.ndarray:
         return _numpy(self._columns[column], _STORAGE[self._kinds[column]][1], self._size)
 
-    def has_column(self, column: str) -> bool:
-        return column in self._columns
-
     def matches(self, column: str, value: str) -> np.ndarray:
         """Boolean mask of rows whose ``column`` holds the id ``value`` (or includes it, for bits)."""
         kind = self._kinds[column]
@@ -280,15 +277,6 @@ class Collection:
         needle = needle.lower()
         texts = self._search_text[: self._size]
         return np.fromiter((needle in text for text in texts), dtype=bool, count=self._size)
-
-    @property
-    def searchable(self) -> bool:
-        return self._search_text is not None
-
-    def memory_blocks(self) -> tuple[int, int]:
-        """(compressed bytes, rows in uncompressed blocks): for benchmarks and sizing."""
-        packed = sum(len(b) for b in self._blocks if isinstance(b, bytes))
-        return packed, len(self._open) * BLOCK_ROWS
 
     def seal_all(self) -> None:
         """Compress every block (after bulk generation, to reach steady-state memory)."""
