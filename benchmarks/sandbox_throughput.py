@@ -58,8 +58,10 @@ def peak_rss(pid: int) -> int:
     return 0
 
 
-def run(invoices: int, seconds: float, connections: int) -> dict[str, float]:
+def run(invoices: int, seconds: float, connections: int, snapshot_dir: Path | None) -> dict[str, object]:
     args = ["--businesses", "1", "--invoices", str(invoices), "--now", FIXED_NOW, "--frozen-clock"]
+    if snapshot_dir is not None:
+        args += ["--snapshot-dir", str(snapshot_dir)]
     with SandboxProcess(*args) as sandbox:
         assert sandbox.process is not None
         server = psutil.Process(sandbox.process.pid)
@@ -106,6 +108,7 @@ def run(invoices: int, seconds: float, connections: int) -> dict[str, float]:
         return {
             "invoices": invoices,
             "build_seconds": status["build_seconds"],
+            "from_snapshot": status["from_snapshot"],
             "rss_gb": server.memory_info().rss / 1e9,
             "peak_rss_gb": peak_rss(server.pid) / 1e9,
             "invoices_per_second": served / wall,
@@ -123,8 +126,13 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--snapshot-dir",
+        type=Path,
+        help="reuse books built by an earlier run (build_seconds then measures loading them)",
+    )
     args = parser.parse_args()
-    result = run(args.invoices, args.seconds, args.connections)
+    result = run(args.invoices, args.seconds, args.connections, args.snapshot_dir)
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}, indent=2))
 
 

@@ -339,20 +339,44 @@ ENDPOINTS: dict[str, Endpoint] = {
 SINGLETONS = {"financial_settings": "FinancialSettings"}
 
 
-def _ref(field: str) -> Callable[[Row], Any]:
-    def extract(row: Row) -> Any:
-        value = row.get(field)
+# Extractors are small classes rather than closures so that books can be pickled (snapshots).
+@dataclass(frozen=True)
+class RefId:
+    """The id of a reference field: ``row["contact"]["id"]``."""
+
+    field: str
+
+    def __call__(self, row: Row) -> Any:
+        value = row.get(self.field)
         return value.get("id") if isinstance(value, dict) else None
 
-    return extract
+
+@dataclass(frozen=True)
+class Field:
+    field: str
+
+    def __call__(self, row: Row) -> Any:
+        return row.get(self.field)
 
 
-def _field(field: str) -> Callable[[Row], Any]:
-    return lambda row: row.get(field)
+@dataclass(frozen=True)
+class RefIds:
+    """The ids of a list of references: ``[t["id"] for t in row["contact_types"]]``."""
+
+    field: str
+
+    def __call__(self, row: Row) -> Any:
+        return [item["id"] for item in row.get(self.field) or ()]
 
 
-def _ref_ids(field: str) -> Callable[[Row], Any]:
-    return lambda row: [item["id"] for item in row.get(field) or ()]
+@dataclass(frozen=True)
+class SearchText:
+    """The text ``search`` matches against."""
+
+    fields: tuple[str, ...]
+
+    def __call__(self, row: Row) -> str:
+        return " ".join(str(row.get(f) or "") for f in self.fields)
 
 
 _VISIBLE_AREAS = ("sales", "banking", "expenses", "other_payments", "other_receipts", "journals", "reporting")
@@ -365,22 +389,22 @@ def _visible_areas(row: Row) -> list[str]:
 # Filtering parameters -> the index column that answers them. Range filters (dates, timestamps)
 # are answered by columns every collection has (``date`` where listed, created/updated).
 FILTERS: dict[str, IndexSpec] = {
-    "contact_id": IndexSpec("contact", "key", _ref("contact")),
-    "bank_account_id": IndexSpec("bank_account", "code", _ref("bank_account")),
-    "ledger_account_id": IndexSpec("ledger_account", "code", _ref("ledger_account")),
-    "transaction_id": IndexSpec("transaction", "key", _ref("transaction")),
-    "status_id": IndexSpec("status", "code", _ref("status")),
-    "transaction_type_id": IndexSpec("transaction_type", "code", _ref("transaction_type")),
-    "journal_code_id": IndexSpec("journal_code", "code", _ref("journal_code")),
-    "ledger_account_type_id": IndexSpec("ledger_account_type", "code", _ref("ledger_account_type")),
+    "contact_id": IndexSpec("contact", "key", RefId("contact")),
+    "bank_account_id": IndexSpec("bank_account", "code", RefId("bank_account")),
+    "ledger_account_id": IndexSpec("ledger_account", "code", RefId("ledger_account")),
+    "transaction_id": IndexSpec("transaction", "key", RefId("transaction")),
+    "status_id": IndexSpec("status", "code", RefId("status")),
+    "transaction_type_id": IndexSpec("transaction_type", "code", RefId("transaction_type")),
+    "journal_code_id": IndexSpec("journal_code", "code", RefId("journal_code")),
+    "ledger_account_type_id": IndexSpec("ledger_account_type", "code", RefId("ledger_account_type")),
     "ledger_account_classification_id": IndexSpec(
-        "ledger_account_classification", "code", _ref("ledger_account_classification")
+        "ledger_account_classification", "code", RefId("ledger_account_classification")
     ),
-    "contact_type_id": IndexSpec("contact_types", "bits", _ref_ids("contact_types")),
-    "email": IndexSpec("email", "key", _field("email")),
-    "active": IndexSpec("active", "flag", _field("active")),
+    "contact_type_id": IndexSpec("contact_types", "bits", RefIds("contact_types")),
+    "email": IndexSpec("email", "key", Field("email")),
+    "active": IndexSpec("active", "flag", Field("active")),
     "visible_in": IndexSpec("visible_in", "bits", _visible_areas),
-    "from_date": IndexSpec("date", "date", _field("date")),
+    "from_date": IndexSpec("date", "date", Field("date")),
 }
 FILTERS["to_date"] = FILTERS["from_date"]
 FILTERS["not_visible_in"] = FILTERS["visible_in"]
@@ -437,12 +461,9 @@ def index_specs(endpoint: Endpoint) -> list[IndexSpec]:
     if "date" in endpoint.sort:
         specs["date"] = FILTERS["from_date"]
     if "due_date" in endpoint.sort:
-        specs["due_date"] = IndexSpec("due_date", "date", _field("due_date"))
+        specs["due_date"] = IndexSpec("due_date", "date", Field("due_date"))
     return list(specs.values())
 
 
 def search_text(endpoint: Endpoint) -> Callable[[Row], str] | None:
-    if not endpoint.search:
-        return None
-    fields = endpoint.search
-    return lambda row: " ".join(str(row.get(f) or "") for f in fields)
+    return SearchText(endpoint.search) if endpoint.search else None

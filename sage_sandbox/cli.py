@@ -7,6 +7,7 @@ import socket
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import uvicorn
 
@@ -74,6 +75,11 @@ def parser() -> argparse.ArgumentParser:
     books.add_argument("--history-days", type=_positive, default=730)
     books.add_argument("--now", type=_moment, help="start the clock here instead of the real time")
     books.add_argument("--frozen-clock", action="store_true", help="time moves only through /_sandbox/clock")
+    books.add_argument(
+        "--snapshot-dir",
+        type=Path,
+        help="save the built books here and reuse them next time (needs --now); for large sandboxes",
+    )
     oauth = serve.add_argument_group("oauth")
     oauth.add_argument("--client-id", default="sandbox-client")
     oauth.add_argument("--client-secret", default="sandbox-secret")
@@ -104,6 +110,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         history_days=args.history_days,
         now=args.now,
         frozen_clock=args.frozen_clock,
+        snapshot_dir=args.snapshot_dir,
         client_id=args.client_id,
         client_secret=args.client_secret,
         access_token_ttl=args.access_token_ttl,
@@ -123,6 +130,12 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
 
 
 def serve(args: argparse.Namespace) -> int:
+    if args.snapshot_dir is not None and args.now is None:
+        print(
+            "sage-sandbox: --snapshot-dir needs --now (snapshots are of books built for a fixed start).",
+            file=sys.stderr,
+        )
+        return 2
     try:  # fail on a taken port before spending minutes building books
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

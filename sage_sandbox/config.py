@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,4 @@ class SandboxConfig:
     code_ttl: int = 60
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     faults: FaultsConfig = field(default_factory=FaultsConfig)
+    snapshot_dir: Path | None = None  # reuse books built before (needs ``now``); see snapshot.py

@@ -65,7 +65,10 @@ class IdCodec:
 def key64(value: str) -> int:
     """A signed 64-bit fingerprint of a string, for numpy equality filters on id columns.
 
-    Python's own string hash: fast (cached on the string) and stable within the process, which
-    is where index columns live and are queried. Not for anything that leaves the process.
+    Stable across processes (index columns are pickled into snapshots, so Python's randomised
+    ``hash`` will not do): a hex id's first 16 digits, anything else a blake2b digest.
     """
-    return hash(value)
+    if len(value) == 32 and _HEX_ID.fullmatch(value):
+        return int(value[:16], 16) - (1 << 63)
+    digest = hashlib.blake2b(value.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)

@@ -9,7 +9,6 @@ against Sage.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -26,13 +25,18 @@ def rate(value: Decimal) -> Decimal:
     return value.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
-@lru_cache(maxsize=65536)
 def sage_decimal(amount: Decimal) -> str:
     """Render a decimal as Sage does: trailing zeros dropped, but always one decimal place."""
-    if amount == 0:
-        return "0.0"
-    text = format(amount.normalize(), "f")
-    return text if "." in text else text + ".0"
+    text = str(amount)
+    if "E" in text:
+        text = format(amount, "f")
+    if "." in text:
+        text = text.rstrip("0")
+        if text.endswith("."):
+            text += "0"
+    else:
+        text += ".0"
+    return "0.0" if text == "-0.0" else text
 
 
 def to_base(amount: Decimal, exchange_rate: Decimal) -> Decimal:

@@ -20,6 +20,7 @@ from sage_sandbox.catalog import ENDPOINTS
 from sage_sandbox.clock import SandboxClock
 from sage_sandbox.config import FaultsConfig, LimitsConfig, SandboxConfig
 from sage_sandbox.oauth import AuthorizationServer, Client
+from sage_sandbox.snapshot import load_or_build
 from sage_sandbox.traffic import FaultInjector, RateLimiter, RequestCounters
 
 
@@ -29,7 +30,11 @@ class Sandbox:
         self.clock = SandboxClock(config.now, frozen=config.frozen_clock)
         self.lock = threading.RLock()
         started = time.perf_counter()
-        self.world = World(config, self.clock.now_ts())
+        self.from_snapshot = False
+        if config.snapshot_dir is not None:
+            self.world, self.from_snapshot = load_or_build(config, self.clock.now_ts(), config.snapshot_dir)
+        else:
+            self.world = World(config, self.clock.now_ts())
         self.build_seconds = time.perf_counter() - started
         self.auth = AuthorizationServer(
             self.clock,

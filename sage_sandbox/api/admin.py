@@ -65,6 +65,7 @@ class AdminRoutes:
                 "business_ids": sandbox.business_ids,
                 "outsider_business_id": sandbox.outsider_business_id,
                 "build_seconds": round(sandbox.build_seconds, 3),
+                "from_snapshot": sandbox.from_snapshot,
                 "rows": {
                     b: {n: len(c) for n, c in sandbox.business(b).collections.items()}
                     for b in sandbox.business_ids

@@ -208,7 +208,7 @@ def post_draft(biz: Business, kind: ArtefactKind, position: int, ts: int) -> Non
     """Finalise a draft: it gets its transaction and becomes UNPAID (``updated_at`` moves)."""
     collection = biz[kind.resource]
     row = collection.get(position)
-    contact = next(c for c in biz.contacts if c.ref["id"] == row["contact"]["id"])
+    contact = biz.contact(row["contact"]["id"])
     rate_value = Decimal(row["exchange_rate"])
     if kind.lines_field is None:
         specs = [_spec_from_quick_entry(biz, row)]
@@ -270,7 +270,7 @@ def _compute(biz: Business, spec: LineSpec, exchange_rate: Decimal) -> _Line:
 def _spec_from_line(biz: Business, line: Row) -> LineSpec:
     role = biz.ledger_role_of[line["ledger_account"]["id"]]
     item_ref = line.get("product") or line.get("service")
-    item = next((i for i in biz.items if item_ref and i.ref["id"] == item_ref["id"]), None)
+    item = biz.item_by_id.get(item_ref["id"]) if item_ref else None
     return LineSpec(
         line["description"],
         role,
@@ -284,10 +284,6 @@ def _spec_from_line(biz: Business, line: Row) -> LineSpec:
 def _spec_from_quick_entry(biz: Business, row: Row) -> LineSpec:
     role = biz.ledger_role_of[row["ledger_account"]["id"]]
     return LineSpec(row["details"], role, Decimal(1), Decimal(row["net_amount"]), row["tax_rate"]["id"])
-
-
-def _money(value: Decimal) -> str:
-    return sage_decimal(value)
 
 
 def _address(contact: ContactInfo) -> Row:
@@ -356,27 +352,27 @@ def _artefact_row(
     total_quantity = sum((line.spec.quantity for line in lines), ZERO)
     row.update(
         {
-            "net_amount": _money(amounts["net"]),
-            "tax_amount": _money(amounts["tax"]),
-            "total_amount": _money(amounts["total"]),
+            "net_amount": sage_decimal(amounts["net"]),
+            "tax_amount": sage_decimal(amounts["tax"]),
+            "total_amount": sage_decimal(amounts["total"]),
             "payments_allocations_total_amount": "0.0",
             "payments_allocations_total_discount": "0.0",
             "total_paid": "0.0",
-            "outstanding_amount": _money(amounts["total"]),
+            "outstanding_amount": sage_decimal(amounts["total"]),
             "currency": None,
             "exchange_rate": None,
             "inverse_exchange_rate": None,
-            "total_quantity": _money(total_quantity),
+            "total_quantity": sage_decimal(total_quantity),
         }
     )
     if kind.side == "sales":  # purchase artefacts have no discount totals
         row.update({"total_discount_amount": "0.0", "base_currency_total_discount_amount": "0.0"})
     row.update(
         {
-            "base_currency_net_amount": _money(amounts["base_net"]),
-            "base_currency_tax_amount": _money(amounts["base_tax"]),
-            "base_currency_total_amount": _money(amounts["base_total"]),
-            "base_currency_outstanding_amount": _money(amounts["base_total"]),
+            "base_currency_net_amount": sage_decimal(amounts["base_net"]),
+            "base_currency_tax_amount": sage_decimal(amounts["base_tax"]),
+            "base_currency_total_amount": sage_decimal(amounts["base_total"]),
+            "base_currency_outstanding_amount": sage_decimal(amounts["base_total"]),
             "status": None,
         }
     )
@@ -409,18 +405,18 @@ def _line_row(biz: Business, kind: ArtefactKind, line: _Line) -> Row:
         "service": item.ref if item and item.resource == "services" else None,
         "ledger_account": biz.ledger[spec.ledger_role],
         "trade_of_asset": False,
-        "quantity": _money(spec.quantity),
-        "unit_price": _money(spec.unit_price),
-        "net_amount": _money(line.net),
+        "quantity": sage_decimal(spec.quantity),
+        "unit_price": sage_decimal(spec.unit_price),
+        "net_amount": sage_decimal(line.net),
         "tax_rate": biz.tax_rates[spec.tax_rate_id][0],
-        "tax_amount": _money(line.tax),
+        "tax_amount": sage_decimal(line.tax),
         "tax_breakdown": [],
-        "total_amount": _money(line.total),
-        "base_currency_unit_price": _money(to_base(spec.unit_price, line.exchange_rate)),
+        "total_amount": sage_decimal(line.total),
+        "base_currency_unit_price": sage_decimal(to_base(spec.unit_price, line.exchange_rate)),
         "unit_price_includes_tax": False,
-        "base_currency_net_amount": _money(line.base_net),
-        "base_currency_tax_amount": _money(line.base_tax),
-        "base_currency_total_amount": _money(line.base_total),
+        "base_currency_net_amount": sage_decimal(line.base_net),
+        "base_currency_tax_amount": sage_decimal(line.base_tax),
+        "base_currency_total_amount": sage_decimal(line.base_total),
         "eu_goods_services_type": None,
     }
     if kind.side == "sales":
@@ -445,11 +441,11 @@ def _tax_analysis(biz: Business, lines: list[_Line]) -> list[Row]:
     return [
         {
             "tax_rate": biz.tax_rates[rate_id][0],
-            "net_amount": _money(g["net"]),
-            "tax_amount": _money(g["tax"]),
-            "total_amount": _money(g["net"] + g["tax"]),
-            "goods_amount": _money(g["goods"]),
-            "service_amount": _money(g["services"]),
+            "net_amount": sage_decimal(g["net"]),
+            "tax_amount": sage_decimal(g["tax"]),
+            "total_amount": sage_decimal(g["net"] + g["tax"]),
+            "goods_amount": sage_decimal(g["goods"]),
+            "service_amount": sage_decimal(g["services"]),
         }
         for rate_id, g in groups.items()
     ]
@@ -489,19 +485,19 @@ def _quick_entry_row(
         "reference": number,
         "ledger_account": biz.ledger[line.spec.ledger_role],
         "details": line.spec.description,
-        "net_amount": _money(amounts["net"]),
+        "net_amount": sage_decimal(amounts["net"]),
         "tax_rate": biz.tax_rates[line.spec.tax_rate_id][0],
-        "tax_amount": _money(amounts["tax"]),
+        "tax_amount": sage_decimal(amounts["tax"]),
         "tax_breakdown": [],
-        "total_amount": _money(amounts["total"]),
-        "outstanding_amount": _money(amounts["total"]),
+        "total_amount": sage_decimal(amounts["total"]),
+        "outstanding_amount": sage_decimal(amounts["total"]),
         "currency": None,
         "exchange_rate": None,
         "inverse_exchange_rate": None,
-        "base_currency_net_amount": _money(amounts["base_net"]),
-        "base_currency_tax_amount": _money(amounts["base_tax"]),
-        "base_currency_total_amount": _money(amounts["base_total"]),
-        "base_currency_outstanding_amount": _money(amounts["base_total"]),
+        "base_currency_net_amount": sage_decimal(amounts["base_net"]),
+        "base_currency_tax_amount": sage_decimal(amounts["base_tax"]),
+        "base_currency_total_amount": sage_decimal(amounts["base_total"]),
+        "base_currency_outstanding_amount": sage_decimal(amounts["base_total"]),
         "status": None,
         "trade_of_asset": False,
         "migrated": False,

@@ -102,7 +102,9 @@ class Business:
     tax_rates: dict[str, tuple[Ref, Decimal]] = field(default_factory=dict)
     banks: dict[str, BankInfo] = field(default_factory=dict)  # role -> bank account
     contacts: list[ContactInfo] = field(default_factory=list)
+    contact_index: dict[str, int] = field(default_factory=dict)  # contact id -> index in contacts
     items: list[ItemInfo] = field(default_factory=list)
+    item_by_id: dict[str, ItemInfo] = field(default_factory=dict)
     balances: dict[str, Decimal] = field(default_factory=dict)  # ledger role -> debit - credit
     counters: dict[str, int] = field(default_factory=dict)  # document numbering
 
@@ -126,6 +128,17 @@ class Business:
 
     def __getitem__(self, resource: str) -> Collection:
         return self.collections[resource]
+
+    def add_contact(self, contact: ContactInfo) -> None:
+        self.contact_index[contact.ref["id"]] = len(self.contacts)
+        self.contacts.append(contact)
+
+    def contact(self, contact_id: str) -> ContactInfo:
+        return self.contacts[self.contact_index[contact_id]]
+
+    def add_item(self, item: ItemInfo) -> None:
+        self.items.append(item)
+        self.item_by_id[item.ref["id"]] = item
 
     def new_line_id(self) -> str:
         """An id for a nested item (invoice line, allocation) that has no endpoint of its own."""

@@ -408,7 +408,7 @@ def _contact(
         never_pays=is_customer and rng.random() < 0.03,
         purchase_role=purchase_role,
     )
-    biz.contacts.append(info)
+    biz.add_contact(info)
     return info
 
 
@@ -490,7 +490,7 @@ def products_and_services(biz: Business, ts: int, rng: random.Random, products: 
                     "catalog_item_types", "PRODUCT", CATALOG_ITEM_TYPES["PRODUCT"]
                 )
             collection.put(position, row)
-            biz.items.append(
+            biz.add_item(
                 ItemInfo(
                     resource,
                     position,

@@ -249,14 +249,8 @@ class Simulator:
         contact_index = self._contact_index(row["contact"]["id"])
         contact = self.biz.contacts[contact_index]
         line = self.rng.choice(row["invoice_lines"])
-        item = next(
-            (
-                i
-                for i in self.biz.items
-                if i.ref["id"] == (line["product"] or line["service"] or {}).get("id")
-            ),
-            None,
-        )
+        item_ref = line["product"] or line["service"]
+        item = self.biz.item_by_id.get(item_ref["id"]) if item_ref else None
         credit = create_artefact(
             self.biz,
             SALES_CREDIT_NOTE,
@@ -332,8 +326,7 @@ class Simulator:
         return None
 
     def _contact_index(self, contact_id: str) -> int:
-        position = self.biz["contacts"].position_of(contact_id)
-        return next(i for i, c in enumerate(self.biz.contacts) if c.position == position)
+        return self.biz.contact_index[contact_id]
 
     # -- purchases -------------------------------------------------------------------------
 

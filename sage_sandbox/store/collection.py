@@ -102,8 +102,8 @@ class Collection:
         self._columns = {spec.column: array(_STORAGE[spec.kind][0]) for spec in indexes}
         self._codes: dict[str, dict[str, int]] = {s.column: {} for s in indexes if s.kind in ("code", "bits")}
         self._writer_columns: set[str] = set()
-        # (column name, column, encoder, extractor) per index: what ``put`` runs for each row.
-        self._plan = [(s.column, self._columns[s.column], self._encoder(s), s.extract) for s in indexes]
+        self._indexes = tuple(indexes)
+        self._plan = self._compile()
         self._search = search
         self._search_text: list[str] | None = [] if search else None
 
@@ -286,6 +286,19 @@ class Collection:
         self._last_touched = -1
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _compile(self) -> list[tuple[str, array, Callable[[Any], int], Callable[[Row], Any]]]:
+        """(column name, column, encoder, extractor) per index: what ``put`` runs for each row."""
+        return [(s.column, self._columns[s.column], self._encoder(s), s.extract) for s in self._indexes]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_plan"]  # encoders are closures; rebuilt on load
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._plan = self._compile()
 
     def _encoder(self, spec: IndexSpec) -> Callable[[Any], int]:
         """How values of ``spec`` become integers in its column."""
