@@ -491,11 +491,7 @@ class Simulator:
         if not suppliers:
             return
         price = cents(self.monthly * Decimal("0.4"))
-        tax = (
-            self.biz.profile.sales_tax_rates[0]
-            if self.biz.profile.recoverable_purchase_tax
-            else self.biz.profile.no_tax
-        )
+        tax = self.biz.profile.purchase_tax_rates[0]
         self._purchase_invoice(
             day,
             lines=[LineSpec("Computer equipment", "office_equipment", Decimal(1), price, tax)],
@@ -531,7 +527,7 @@ class Simulator:
                 "Broadband and phones",
                 "telephone",
                 cents(m * Decimal("0.005") * self._wobble()),
-                profile.sales_tax_rates[0] if profile.recoverable_purchase_tax else profile.no_tax,
+                profile.purchase_tax_rates[0],
                 banks["bank_card"],
                 day,
             )
@@ -540,7 +536,7 @@ class Simulator:
                 "Stationery",
                 "office_costs",
                 cents(m * Decimal("0.01") * self._wobble()),
-                profile.sales_tax_rates[0] if profile.recoverable_purchase_tax else profile.no_tax,
+                profile.purchase_tax_rates[0],
                 banks["bank_card"],
                 day,
             )
@@ -624,7 +620,7 @@ class Simulator:
                     PaymentLine(
                         "tax_liability",
                         "Tax return settlement",
-                        abs(amount) if not receipt else -amount,
+                        abs(amount),
                         profile.no_tax,
                     )
                 ],
@@ -693,7 +689,10 @@ class Simulator:
         )
         lines = []
         for asset in ("office_equipment", "motor_vehicles"):
-            charge = cents(biz.balances.get(asset, ZERO) / 36)
+            # Straight line over 36 months, never below a zero net book value.
+            cost = biz.balances.get(asset, ZERO)
+            book_value = cost + biz.balances.get(f"{asset}_depreciation", ZERO)
+            charge = min(cents(cost / 36), book_value)
             if charge > 0:
                 lines += [
                     JournalLine("depreciation", f"Depreciation {asset.replace('_', ' ')}", debit=charge),
