@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -207,21 +206,25 @@ def _parse_sort(endpoint: Endpoint, value: str) -> tuple[str, bool]:
     return attribute, direction == "desc"
 
 
-_cache: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
-_CACHE_ENTRIES = 64
+_CACHED_SELECTIONS = 16
 
 
 def select(collection: Collection, query: ListQuery) -> np.ndarray:
-    """Positions of the rows ``query`` lists, in listing order."""
-    key = (id(collection), collection.version, query.selection_key())
-    cached = _cache.get(key)
+    """Positions of the rows ``query`` lists, in listing order.
+
+    Cached on the collection per version: paging through a million rows evaluates the filter
+    once, and any write to the collection makes the cached selections stale.
+    """
+    cache = collection.selections
+    key = (collection.version, query.selection_key())
+    cached = cache.get(key)
     if cached is not None:
-        _cache.move_to_end(key)
+        cache.move_to_end(key)
         return cached
     positions = _evaluate(collection, query)
-    _cache[key] = positions
-    while len(_cache) > _CACHE_ENTRIES:
-        _cache.popitem(last=False)
+    cache[key] = positions
+    while len(cache) > _CACHED_SELECTIONS:
+        cache.popitem(last=False)
     return positions
 
 

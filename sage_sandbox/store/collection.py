@@ -106,6 +106,8 @@ class Collection:
         self._plan = self._compile()
         self._search = search
         self._search_text: list[str] | None = [] if search else None
+        # Row selections of recent list queries, keyed by (version, query); see query.select.
+        self.selections: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
 
     # -- positions and ids -------------------------------------------------------------------
 
@@ -294,6 +296,7 @@ class Collection:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_plan"]  # encoders are closures; rebuilt on load
+        state["selections"] = OrderedDict()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
