@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sage_sandbox.books.business import BankInfo, Business, ContactInfo, Row, iso, make_ref
-from sage_sandbox.books.posting import Leg, post
-from sage_sandbox.books.reference import PAYMENT_METHODS, TRANSACTION_TYPES
+from sage_sandbox.books.business import BankInfo, Business, ContactInfo, Row, make_ref
+from sage_sandbox.books.posting import Leg, new_document, save_posted
+from sage_sandbox.books.reference import PAYMENT_METHODS
 from sage_sandbox.money import ZERO, cents, sage_decimal
 
 
@@ -36,12 +36,9 @@ def other_payment(
     contact: ContactInfo | None = None,
 ) -> int:
     """An other payment (money out, lines debited) or other receipt (money in, lines credited)."""
-    transaction_type = "OTHER_RECEIPT" if receipt else "OTHER_PAYMENT"
     sign = -1 if receipt else 1  # +1: lines are debits
     tax_role = "sales_tax" if receipt else "purchase_tax"
-    collection = biz["other_payments"]
-    position, key = collection.reserve()
-    self_ref = make_ref("other_payments", key, reference)
+    document = new_document(biz, "other_payments", reference)
     legs: list[Leg] = []
     line_rows: list[Row] = []
     net_total = tax_total = ZERO
@@ -75,31 +72,16 @@ def other_payment(
     total = net_total + tax_total
     contact_ref = contact.ref if contact else None
     legs.insert(0, Leg.signed(bank.role, -sign * total, description=reference, contact=contact_ref))
-    transaction = post(
+    save_posted(
         biz,
-        transaction_type=transaction_type,
+        document,
+        transaction_type="OTHER_RECEIPT" if receipt else "OTHER_PAYMENT",
         date=date,
-        reference=reference,
-        origin=self_ref,
-        legs=legs,
         ts=ts,
+        legs=legs,
         contact=contact_ref,
         total_in_transaction_currency=total,
-    )
-    stamp = iso(ts)
-    collection.put(
-        position,
-        {
-            "id": key,
-            "displayed_as": reference,
-            "$path": f"/other_payments/{key}",
-            "created_at": stamp,
-            "updated_at": stamp,
-            "transaction": transaction,
-            "transaction_type": make_ref(
-                "transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type]
-            ),
-            "deleted_at": None,
+        fields={
             "payment_method": make_ref(
                 "payment_methods", bank.payment_method, PAYMENT_METHODS[bank.payment_method]
             ),
@@ -115,7 +97,7 @@ def other_payment(
             "deletable": True,
         },
     )
-    return position
+    return document.position
 
 
 def bank_transfer(
@@ -129,92 +111,56 @@ def bank_transfer(
     description: str,
 ) -> int:
     """Move money between two of the business's bank accounts (nets to zero across accounts)."""
-    collection = biz["bank_transfers"]
-    position, key = collection.reserve()
-    reference = f"TRF-{biz.next_number('BANK_TRANSFER')}"
-    self_ref = make_ref("bank_transfers", key, reference)
-    transaction = post(
+    document = new_document(biz, "bank_transfers", series="TRF")
+    save_posted(
         biz,
+        document,
         transaction_type="BANK_TRANSFER",
         date=date,
-        reference=reference,
-        origin=self_ref,
+        ts=ts,
         legs=[
             Leg(target.role, debit=amount, description=description),
             Leg(source.role, credit=amount, description=description),
         ],
-        ts=ts,
-    )
-    stamp = iso(ts)
-    collection.put(
-        position,
-        {
-            "id": key,
-            "displayed_as": reference,
-            "$path": f"/bank_transfers/{key}",
-            "created_at": stamp,
-            "updated_at": stamp,
-            "transaction": transaction,
-            "transaction_type": make_ref(
-                "transaction_types", "BANK_TRANSFER", TRANSACTION_TYPES["BANK_TRANSFER"]
-            ),
-            "deleted_at": None,
+        fields={
             "from_bank_account": source.ref,
             "to_bank_account": target.ref,
             "date": date,
-            "reference": reference,
+            "reference": document.reference,
             "amount": sage_decimal(amount),
             "description": description,
         },
     )
-    return position
+    return document.position
 
 
 def bank_deposit(
     biz: Business, *, source: BankInfo, target: BankInfo, cash: Decimal, cheques: Decimal, date: str, ts: int
 ) -> int:
     """Pay cash and cheques held in a cash-in-hand account into a bank account."""
-    collection = biz["bank_deposits"]
-    position, key = collection.reserve()
-    reference = f"DEP-{biz.next_number('BANK_DEPOSIT')}"
-    self_ref = make_ref("bank_deposits", key, reference)
+    document = new_document(biz, "bank_deposits", series="DEP")
     total = cash + cheques
-    transaction = post(
+    save_posted(
         biz,
+        document,
         transaction_type="BANK_DEPOSIT",
         date=date,
-        reference=reference,
-        origin=self_ref,
-        legs=[
-            Leg(target.role, debit=total, description=reference),
-            Leg(source.role, credit=total, description=reference),
-        ],
         ts=ts,
-    )
-    stamp = iso(ts)
-    collection.put(
-        position,
-        {
-            "id": key,
-            "displayed_as": reference,
-            "$path": f"/bank_deposits/{key}",
-            "created_at": stamp,
-            "updated_at": stamp,
-            "transaction": transaction,
-            "transaction_type": make_ref(
-                "transaction_types", "BANK_DEPOSIT", TRANSACTION_TYPES["BANK_DEPOSIT"]
-            ),
-            "deleted_at": None,
+        legs=[
+            Leg(target.role, debit=total, description=document.reference),
+            Leg(source.role, credit=total, description=document.reference),
+        ],
+        fields={
             "from_bank_account": source.ref,
             "to_bank_account": target.ref,
             "date": date,
-            "reference": reference,
+            "reference": document.reference,
             "cash_amount": sage_decimal(cash),
             "cheque_amount": sage_decimal(cheques),
             "total_amount": sage_decimal(total),
         },
     )
-    return position
+    return document.position
 
 
 @dataclass(frozen=True)
@@ -229,33 +175,22 @@ def journal(
     biz: Business, *, date: str, ts: int, reference: str, description: str, lines: list[JournalLine]
 ) -> int:
     """A manual journal (payroll, depreciation, tax return): lines straight to the ledger."""
-    collection = biz["journals"]
-    position, key = collection.reserve()
-    self_ref = make_ref("journals", key, reference)
-    legs = [
-        Leg(line.ledger_role, debit=line.debit, credit=line.credit, description=line.details)
-        for line in lines
-    ]
-    transaction = post(
-        biz, transaction_type="JOURNAL", date=date, reference=reference, origin=self_ref, legs=legs, ts=ts
-    )
-    stamp = iso(ts)
-    total = sum((line.debit for line in lines), ZERO)
-    collection.put(
-        position,
-        {
-            "id": key,
-            "displayed_as": reference,
-            "$path": f"/journals/{key}",
-            "created_at": stamp,
-            "updated_at": stamp,
-            "transaction": transaction,
-            "transaction_type": make_ref("transaction_types", "JOURNAL", TRANSACTION_TYPES["JOURNAL"]),
-            "deleted_at": None,
+    document = new_document(biz, "journals", reference)
+    save_posted(
+        biz,
+        document,
+        transaction_type="JOURNAL",
+        date=date,
+        ts=ts,
+        legs=[
+            Leg(line.ledger_role, debit=line.debit, credit=line.credit, description=line.details)
+            for line in lines
+        ],
+        fields={
             "date": date,
             "reference": reference,
             "description": description,
-            "total": sage_decimal(total),
+            "total": sage_decimal(sum((line.debit for line in lines), ZERO)),
             "journal_code": None,
             "journal_lines": [
                 {
@@ -275,4 +210,4 @@ def journal(
             "migrated": False,
         },
     )
-    return position
+    return document.position

@@ -138,3 +138,67 @@ def unpost(biz: Business, tx_ref: Ref, ts: int) -> None:
         row = entries.update(position, mark)
         role = biz.ledger_role_of[row["ledger_account"]["id"]]
         biz.post_balance(role, Decimal(row["credit"]) - Decimal(row["debit"]))
+
+
+@dataclass(frozen=True)
+class Document:
+    """A posted document being written: its place, id and reference, known before it is built."""
+
+    resource: str
+    position: int
+    key: str
+    reference: str
+
+    @property
+    def ref(self) -> Ref:
+        return make_ref(self.resource, self.key, self.reference)
+
+
+def new_document(biz: Business, resource: str, reference: str | None = None, series: str = "") -> Document:
+    """Reserve a row; ``reference`` defaults to ``{series}-{n}`` numbered per business."""
+    position, key = biz[resource].reserve()
+    return Document(resource, position, key, reference or f"{series}-{biz.next_number(series)}")
+
+
+def save_posted(
+    biz: Business,
+    document: Document,
+    *,
+    transaction_type: str,
+    date: str,
+    ts: int,
+    legs: list[Leg],
+    fields: Row,
+    contact: Ref | None = None,
+    total_in_transaction_currency: Decimal | None = None,
+    links: bool = False,
+) -> None:
+    """Post the document's legs, then store its row: Sage's common head, then ``fields``."""
+    transaction = post(
+        biz,
+        transaction_type=transaction_type,
+        date=date,
+        reference=document.reference,
+        origin=document.ref,
+        legs=legs,
+        ts=ts,
+        contact=contact,
+        total_in_transaction_currency=total_in_transaction_currency,
+    )
+    stamp = iso(ts)
+    row: Row = {
+        "id": document.key,
+        "displayed_as": document.reference,
+        "$path": f"/{document.resource}/{document.key}",
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+    if links:
+        row["links"] = []
+    row["transaction"] = transaction
+    row["transaction_type"] = make_ref(
+        "transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type]
+    )
+    row["deleted_at"] = None
+    row.update(fields)
+    biz[document.resource].put(document.position, row)

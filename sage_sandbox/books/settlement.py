@@ -25,8 +25,8 @@ from sage_sandbox.books.artefacts import (
     status_ref,
 )
 from sage_sandbox.books.business import BankInfo, Business, ContactInfo, Ref, Row, iso, make_ref
-from sage_sandbox.books.posting import Leg, post, unpost
-from sage_sandbox.books.reference import PAYMENT_METHODS, TRANSACTION_TYPES
+from sage_sandbox.books.posting import Leg, new_document, save_posted, unpost
+from sage_sandbox.books.reference import PAYMENT_METHODS
 from sage_sandbox.money import ZERO, cents, sage_decimal, to_base
 
 
@@ -134,10 +134,8 @@ def record_payment(
     sign = 1 if side == "sales" else -1
     control = "debtors" if side == "sales" else "creditors"
     transaction_type = "CUSTOMER_RECEIPT" if side == "sales" else "VENDOR_PAYMENT"
-    collection = biz["contact_payments"]
-    position, key = collection.reserve()
-    reference = f"{'RCPT' if side == 'sales' else 'PAY'}-{biz.next_number(transaction_type)}"
-    self_ref = make_ref("contact_payments", key, reference)
+    document = new_document(biz, "contact_payments", series="RCPT" if side == "sales" else "PAY")
+    reference, self_ref = document.reference, document.ref
     total = sum((a.amount for a in allocations), ZERO) + on_account
     base_total = to_base(total, exchange_rate)
     legs = [Leg.signed(bank.role, sign * base_total, description=reference, contact=contact.ref)]
@@ -171,32 +169,17 @@ def record_payment(
             biz, contact, reference, date, ts, on_account, base_on_account, exchange_rate
         )
     legs.extend(exchange_difference(legs))
-    transaction = post(
+    save_posted(
         biz,
+        document,
         transaction_type=transaction_type,
         date=date,
-        reference=reference,
-        origin=self_ref,
-        legs=legs,
         ts=ts,
+        legs=legs,
         contact=contact.ref,
         total_in_transaction_currency=total,
-    )
-    stamp = iso(ts)
-    collection.put(
-        position,
-        {
-            "id": key,
-            "displayed_as": reference,
-            "$path": f"/contact_payments/{key}",
-            "created_at": stamp,
-            "updated_at": stamp,
-            "links": [],
-            "transaction": transaction,
-            "transaction_type": make_ref(
-                "transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type]
-            ),
-            "deleted_at": None,
+        links=True,
+        fields={
             "payment_method": make_ref(
                 "payment_methods", bank.payment_method, PAYMENT_METHODS[bank.payment_method]
             ),
@@ -219,7 +202,7 @@ def record_payment(
             "editable": True,
         },
     )
-    return position
+    return document.position
 
 
 def exchange_difference(legs: list[Leg]) -> list[Leg]:
@@ -296,10 +279,8 @@ def allocate_credit_note(
     side = invoice.kind.side
     transaction_type = "CUSTOMER_ALLOCATION" if side == "sales" else "VENDOR_ALLOCATION"
     control = invoice.kind.control_role
-    collection = biz["contact_allocations"]
-    position, key = collection.reserve()
-    reference = f"ALLOC-{biz.next_number(transaction_type)}"
-    self_ref = make_ref("contact_allocations", key, reference)
+    document = new_document(biz, "contact_allocations", series="ALLOC")
+    reference, self_ref = document.reference, document.ref
     invoice_row = biz[invoice.kind.resource].get(invoice.position)
     credit_row = biz[credit_note.kind.resource].get(credit_note.position)
     invoice_ref = make_ref(invoice.kind.resource, invoice_row["id"], invoice_row["displayed_as"])
@@ -320,38 +301,22 @@ def allocate_credit_note(
             Leg.signed(control, -allocation.kind.sign * cleared, description=artefact["displayed_as"])
         )
     legs.extend(exchange_difference(legs))
-    transaction = post(
+    save_posted(
         biz,
+        document,
         transaction_type=transaction_type,
         date=date,
-        reference=reference,
-        origin=self_ref,
-        legs=legs,
         ts=ts,
+        legs=legs,
         contact=contact.ref,
-    )
-    stamp = iso(ts)
-    amount = sage_decimal(invoice.amount)
-    collection.put(
-        position,
-        {
-            "id": key,
-            "displayed_as": reference,
-            "$path": f"/contact_allocations/{key}",
-            "created_at": stamp,
-            "updated_at": stamp,
-            "links": [],
-            "transaction": transaction,
-            "transaction_type": make_ref(
-                "transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type]
-            ),
-            "deleted_at": None,
+        links=True,
+        fields={
             "date": date,
             "contact": contact.ref,
             "allocated_artefacts": [
-                {"id": biz.new_line_id(), "artefact": invoice_ref, "amount": amount},
+                {"id": biz.new_line_id(), "artefact": invoice_ref, "amount": sage_decimal(invoice.amount)},
                 {"id": biz.new_line_id(), "artefact": credit_ref, "amount": sage_decimal(-invoice.amount)},
             ],
         },
     )
-    return position
+    return document.position

@@ -241,36 +241,39 @@ class Simulator:
         return None
 
     def _sales_credit_note(self, day: date) -> None:
-        """Credit part of a recent open invoice and allocate the credit note against it."""
-        invoice = self._open_recent(SALES_INVOICE, self._recent_sales)
+        self._credit_note(SALES_INVOICE, SALES_CREDIT_NOTE, self._recent_sales, "Return", day)
+
+    def _credit_note(
+        self, invoice_kind: ArtefactKind, credit_kind: ArtefactKind, recent: deque[int], label: str, day: date
+    ) -> None:
+        """Credit one unit of a line of a recent open invoice and allocate the note against it."""
+        invoice = self._open_recent(invoice_kind, recent)
         if invoice is None:
             return
         position, row = invoice
-        contact_index = self._contact_index(row["contact"]["id"])
-        contact = self.biz.contacts[contact_index]
+        contact = self.biz.contact(row["contact"]["id"])
         line = self.rng.choice(row["invoice_lines"])
-        item_ref = line["product"] or line["service"]
-        item = self.biz.item_by_id.get(item_ref["id"]) if item_ref else None
+        item_ref = line.get("product") or line.get("service")
         credit = create_artefact(
             self.biz,
-            SALES_CREDIT_NOTE,
+            credit_kind,
             contact=contact,
             date=day.isoformat(),
             second_date=row["date"],
             lines=[
                 LineSpec(
-                    f"Return: {line['description']}",
-                    item.ledger_role if item else "sales_products",
+                    f"{label}: {line['description']}",
+                    self.biz.ledger_role_of[line["ledger_account"]["id"]],
                     Decimal(1),
                     Decimal(line["unit_price"]),
                     line["tax_rate"]["id"],
-                    item,
+                    self.biz.item_by_id.get(item_ref["id"]) if item_ref else None,
                 )
             ],
             ts=self._next_ts(),
             exchange_rate=Decimal(row["exchange_rate"]),
         )
-        self._allocate(contact, SALES_INVOICE, position, SALES_CREDIT_NOTE, credit, day)
+        self._allocate(contact, invoice_kind, position, credit_kind, credit, day)
 
     def _sales_quick_credit(self, day: date) -> None:
         index = self._base_currency_contact(self._customer)
@@ -325,9 +328,6 @@ class Simulator:
                 return position, row
         return None
 
-    def _contact_index(self, contact_id: str) -> int:
-        return self.biz.contact_index[contact_id]
-
     # -- purchases -------------------------------------------------------------------------
 
     def _purchase_lines(self, contact: ContactInfo, exchange_rate: Decimal) -> list[LineSpec]:
@@ -367,31 +367,7 @@ class Simulator:
         return position
 
     def _purchase_credit_note(self, day: date) -> None:
-        invoice = self._open_recent(PURCHASE_INVOICE, self._recent_purchases)
-        if invoice is None:
-            return
-        position, row = invoice
-        contact = self.biz.contacts[self._contact_index(row["contact"]["id"])]
-        line = row["invoice_lines"][0]
-        credit = create_artefact(
-            self.biz,
-            PURCHASE_CREDIT_NOTE,
-            contact=contact,
-            date=day.isoformat(),
-            second_date=row["date"],
-            lines=[
-                LineSpec(
-                    f"Credit: {line['description']}",
-                    self.biz.ledger_role_of[line["ledger_account"]["id"]],
-                    Decimal(1),
-                    Decimal(line["unit_price"]),
-                    line["tax_rate"]["id"],
-                )
-            ],
-            ts=self._next_ts(),
-            exchange_rate=Decimal(row["exchange_rate"]),
-        )
-        self._allocate(contact, PURCHASE_INVOICE, position, PURCHASE_CREDIT_NOTE, credit, day)
+        self._credit_note(PURCHASE_INVOICE, PURCHASE_CREDIT_NOTE, self._recent_purchases, "Credit", day)
 
     def _purchase_quick_entry(self, day: date) -> None:
         index = self._base_currency_contact(self._supplier)
@@ -826,7 +802,7 @@ class Simulator:
 
     def _replan_after_delete(self, payment_position: int) -> None:
         row = self.biz["contact_payments"].get(payment_position)
-        index = self._contact_index(row["contact"]["id"])
+        index = self.biz.contact_index[row["contact"]["id"]]
         for allocated in row["allocated_artefacts"]:
             resource = allocated["artefact"]["$path"].split("/")[1]
             position = self.biz[resource].position_of(allocated["artefact"]["id"])
