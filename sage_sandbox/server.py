@@ -41,6 +41,7 @@ def uvicorn_config(app: Any, sock: socket.socket | None = None, **kw: Any) -> uv
         loop="uvloop",
         lifespan="off",
         access_log=False,
+        date_header=False,  # the sandbox dates its answers by its own clock (api/app.py)
         log_level="warning",
         timeout_keep_alive=30,
         **kw,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from email.utils import formatdate
+
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sage_sandbox.api.accounting import JSON, AccountingApi
 from sage_sandbox.api.admin import AdminError, AdminRoutes, admin_error
@@ -35,6 +38,27 @@ def http_error(request: Request, exc: Exception) -> Response:
     return sage_error(request, error)
 
 
+class ServerDate:
+    """``Date`` on every response is the sandbox's time, as a server's own clock would be."""
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = formatdate(self.sandbox.clock.timestamp(), usegmt=True).encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"date", stamp)]}
+            await send(message)
+
+        await self.app(scope, receive, dated)
+
+
 def create_app(sandbox: Sandbox) -> Starlette:
     routes = [
         *OAuthRoutes(sandbox).routes(),
@@ -43,7 +67,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(TrafficMiddleware, sandbox=sandbox)],
+        middleware=[Middleware(ServerDate, sandbox=sandbox), Middleware(TrafficMiddleware, sandbox=sandbox)],
         exception_handlers={
             SageError: sage_error,
             HTTPException: http_error,

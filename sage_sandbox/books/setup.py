@@ -356,7 +356,9 @@ def _contact(
             "tax_number": None,
             "notes": None,
             "locale": profile.locale,
-            "main_address": {**address, "address_type": make_ref("address_types", "ACCOUNTS", "Accounts")},
+            # Nested entities come as references unless ``nested_attributes`` asks for more (as a
+            # bank account's address does in Sage's recorded responses); invoices copy the values.
+            "main_address": make_ref("addresses", biz.new_line_id(), f"{address['address_line_1']}, {city}"),
             "delivery_address": None,
             "main_contact_person": None,
             "bank_account_details": None,
