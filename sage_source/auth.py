@@ -1,0 +1,179 @@
+"""Access tokens for every request, refreshed safely.
+
+* Proactive: a token with less than ``skew`` seconds left is refreshed before it is used.
+* Check-after-lock: a refresh takes the store's lock and re-reads the store first; if another
+  process (or thread) already refreshed, its token is used and no second refresh is sent (a
+  second refresh with the same refresh token would be a reuse, which Sage punishes by revoking
+  the whole chain).
+* Persist-then-use: the new token set is saved (atomically) before the new access token leaves
+  this module.
+* No blind retry: a refresh whose answer is lost (timeout, dropped connection) may have rotated
+  the token at Sage; it is not re-sent. Only a refresh that provably never left the machine
+  (connection refused) is retried.
+* On 401 a request gets exactly one refresh and one re-send (``SageAuth``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Generator
+
+import httpx
+
+from sage_source.errors import AmbiguousRefreshError, ReauthorizationError, SageSourceError
+from sage_source.tokens import FileTokenStore, TokenSet
+
+SKEW_SECONDS = 60.0
+_CONNECT_RETRIES = 3
+
+
+class TokenManager:
+    def __init__(
+        self,
+        store: FileTokenStore,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        http: httpx.Client,
+        seed_refresh_token: str | None = None,
+        skew: float = SKEW_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._http = http
+        self._seed = seed_refresh_token
+        self._skew = skew
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens: TokenSet | None = None
+        self.refreshes = 0  # refresh POSTs this process sent (tests and logs)
+
+    def access_token(self) -> str:
+        """A valid access token, refreshing first if the current one is about to expire."""
+        tokens = self._tokens
+        if tokens is not None and tokens.access_token and tokens.access_valid_for(self._clock()) > self._skew:
+            return tokens.access_token
+        return self.refresh(stale=tokens.access_token if tokens else None)
+
+    def refresh(self, stale: str | None) -> str:
+        """Get a fresh access token; ``stale`` is the one the caller found wanting (or None)."""
+        with self._lock, self.store.lock():
+            current = self.store.load() or self._seeded()
+            now = self._clock()
+            if (
+                current.access_token
+                and current.access_token != stale
+                and current.access_valid_for(now) > self._skew
+            ):
+                self._tokens = current  # another process refreshed while we waited for the lock
+                return current.access_token
+            if current.refresh_expired(now):
+                raise ReauthorizationError("the refresh token expired after 31 days without use")
+            renewed = self._post_refresh(current.refresh_token)
+            self.store.save(renewed)  # persist before anyone can use it
+            self._tokens = renewed
+            assert renewed.access_token is not None
+            return renewed.access_token
+
+    def _seeded(self) -> TokenSet:
+        """An empty store takes the configured refresh token once; after that the store owns it."""
+        if not self._seed:
+            raise ReauthorizationError(f"no tokens in {self.store.path} and no refresh_token configured")
+        return TokenSet(refresh_token=self._seed)
+
+    def _post_refresh(self, refresh_token: str) -> TokenSet:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+        }
+        response = self._send(form)
+        self.refreshes += 1
+        if response.status_code == 200:
+            return TokenSet.from_response(response.json(), now=self._clock())
+        error = _oauth_error(response)
+        if error == "invalid_client":
+            raise SageSourceError("Sage rejected the client id or secret; check client_id and client_secret")
+        if response.status_code in (400, 401):
+            raise ReauthorizationError(f"Sage refused the refresh token: {error or response.status_code}")
+        raise AmbiguousRefreshError(
+            f"Sage answered the token refresh with {response.status_code}; the refresh may or may not have "
+            "rotated the token, so it is not retried. Run again later; if that fails with invalid_grant, "
+            "run `sage-pipeline auth`."
+        )
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        """The authorization-code grant (``sage-pipeline auth``): store and return the first tokens."""
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+        }
+        response = self._send(form)
+        if response.status_code != 200:
+            error = _oauth_error(response) or f"HTTP {response.status_code}"
+            raise SageSourceError(
+                f"Sage refused the authorization code ({error}); run `sage-pipeline auth` again"
+            )
+        tokens = TokenSet.from_response(response.json(), now=self._clock())
+        with self._lock, self.store.lock():
+            self.store.save(tokens)
+            self._tokens = tokens
+        return tokens
+
+    def _send(self, form: dict[str, str]) -> httpx.Response:
+        """POST to the token endpoint; retried only when the request never left the machine."""
+        for attempt in range(_CONNECT_RETRIES):
+            try:
+                return self._http.post(self.token_url, data=form)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt == _CONNECT_RETRIES - 1:
+                    raise SageSourceError(
+                        f"cannot reach Sage's token endpoint {self.token_url}: {exc}"
+                    ) from None
+                time.sleep(2**attempt)
+            except httpx.HTTPError as exc:
+                raise AmbiguousRefreshError(
+                    f"the token request to {self.token_url} failed after it was sent ({type(exc).__name__}); "
+                    "Sage may have rotated the refresh token, so it is not retried. Run again later; if that "
+                    "fails with invalid_grant, run `sage-pipeline auth`."
+                ) from None
+        raise AssertionError("unreachable")
+
+
+def _oauth_error(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
+
+
+class SageAuth(httpx.Auth):
+    """Bearer token on every request; a 401 gets one refresh and one re-send."""
+
+    requires_response_body = True
+
+    def __init__(self, tokens: TokenManager) -> None:
+        self.tokens = tokens
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.tokens.access_token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401 and not _subscription_problem(response):
+            request.headers["Authorization"] = f"Bearer {self.tokens.refresh(stale=token)}"
+            yield request
+
+
+def _subscription_problem(response: httpx.Response) -> bool:
+    """A 401 about the business's subscription, which a new token does not fix."""
+    return b"No active subscription" in response.content

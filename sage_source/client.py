@@ -1,0 +1,287 @@
+"""HTTP to Sage: retries, limits, paging, and errors a person can act on.
+
+* Every request goes through :class:`~sage_source.limiter.RequestLimiter` (per-minute budget,
+  concurrency) and ``SageAuth`` (fresh bearer token, one refresh on 401), and carries
+  ``X-Business`` when it concerns a business.
+* 429: wait what ``Retry-After`` says (seconds or an HTTP date); without it, and for 5xx and
+  transport errors (refused, reset, truncated, timed out), exponential backoff with full
+  jitter, bounded by ``max_retries``. A wait longer than ``max_wait`` (a daily quota) fails the
+  run rather than sleeping for hours: the watermarks then stay where they were.
+* Paging follows ``$next``, joined to the API base so ``/v3.1`` is kept, and refuses a link to
+  another origin (the bearer token must never leave for another host). It stops on a null
+  ``$next`` and refuses a page it has already seen. A large ``attributes=all`` page that keeps
+  failing with 5xx is fetched again in halves from the same offset.
+* Sage's request id is logged when a response carries one. Tokens never appear in logs or errors.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import tenacity
+
+from sage_source.errors import SageApiError, SageDataError, SageSourceError, UnsafeNextLinkError
+from sage_source.limiter import RequestLimiter
+from sage_source.pages import Page, PageReader
+
+log = logging.getLogger("sage_source")
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "x-amzn-requestid")
+_DEGRADABLE = {500, 502, 504}
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    api_base_url: str
+    items_per_page: int = 200
+    timeout: float = 60.0
+    max_retries: int = 8
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    max_wait: float = 900.0  # a Retry-After longer than this fails the run instead
+    min_page_size: int = 10
+
+
+class _RetryableError(Exception):
+    """A retryable outcome: a 429/5xx response, or a transport error."""
+
+    def __init__(self, response: httpx.Response | None, error: Exception | None = None) -> None:
+        super().__init__(f"{response.status_code if response is not None else type(error).__name__}")
+        self.response = response
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A page and the server's time when it answered (its ``Date`` header)."""
+
+    page: Page
+    server_time: float | None
+
+
+class SageClient:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        auth: httpx.Auth,
+        limiter: RequestLimiter,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.base = httpx.URL(settings.api_base_url.rstrip("/"))
+        if self.base.scheme not in ("http", "https") or not self.base.host:
+            raise SageSourceError(f"api_base_url must be an http(s) URL, got {settings.api_base_url!r}")
+        self.limiter = limiter
+        self.http = httpx.Client(
+            auth=auth,
+            timeout=settings.timeout,
+            headers={"Accept": "application/json", "User-Agent": "sage-accounting-elt (dlt source)"},
+            transport=transport,
+        )
+        self.requests: Counter[str] = Counter()  # outcome -> count ("200", "429", "ReadError", ...)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- URLs ---------------------------------------------------------------------------------
+
+    def url(self, path: str) -> httpx.URL:
+        return httpx.URL(f"{self.base}/{path.lstrip('/')}")
+
+    def next_url(self, link: str) -> httpx.URL:
+        """Sage's ``$next`` is relative to the API base (no ``/v3.1``); never leave its origin."""
+        if link.startswith(("http://", "https://")):
+            url = httpx.URL(link)
+        else:
+            url = httpx.URL(f"{self.base}/{link.lstrip('/')}")
+        if (url.scheme, url.host, url.port) != (self.base.scheme, self.base.host, self.base.port):
+            raise UnsafeNextLinkError(
+                f"Sage's $next points at {url.scheme}://{url.host}, not {self.base.host}; refusing it"
+            )
+        return url
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def get(
+        self, url: httpx.URL | str, params: Mapping[str, Any] | None = None, business_id: str | None = None
+    ) -> httpx.Response:
+        """GET with limits and retries; a non-retryable or exhausted error raises ``SageApiError``."""
+        target = url if isinstance(url, httpx.URL) else self.url(url)
+        headers = {"X-Business": business_id} if business_id else {}
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_RetryableError),
+            stop=tenacity.stop_after_attempt(self.settings.max_retries + 1),
+            wait=self._wait,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self._send(target, params, headers)
+        except _RetryableError as failed:
+            raise self._exhausted(failed, target) from None
+        if response.status_code >= 400:
+            raise SageApiError(f"GET {target.path}: {_describe(response)}", response.status_code)
+        return response
+
+    def _send(
+        self, url: httpx.URL, params: Mapping[str, Any] | None, headers: dict[str, str]
+    ) -> httpx.Response:
+        with self.limiter.slot():
+            try:
+                response = self.http.get(url, params=params, headers=headers)
+            except httpx.TransportError as error:
+                self.requests[type(error).__name__] += 1
+                raise _RetryableError(None, error) from None
+        self.requests[str(response.status_code)] += 1
+        request_id = next((response.headers[h] for h in REQUEST_ID_HEADERS if h in response.headers), None)
+        if request_id:
+            log.debug("GET %s -> %s (request id %s)", url.path, response.status_code, request_id)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _RetryableError(response)
+        return response
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        failed = state.outcome.exception() if state.outcome else None
+        response = failed.response if isinstance(failed, _RetryableError) else None
+        if response is not None and response.status_code == 429:
+            retry_after = _retry_after(response)
+            if retry_after is not None:
+                if retry_after > self.settings.max_wait:
+                    raise SageApiError(
+                        f"Sage's request limit is used up; it asks to wait {retry_after:.0f}s, longer than "
+                        f"max_wait ({self.settings.max_wait:.0f}s). Run again later; nothing was lost.",
+                        429,
+                    )
+                return retry_after
+        ceiling = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** (state.attempt_number - 1))
+        return random.uniform(0, ceiling)  # full jitter
+
+    def _log_retry(self, state: tenacity.RetryCallState) -> None:
+        failed = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0
+        log.info("retrying after %s (attempt %d, waiting %.1fs)", failed, state.attempt_number, wait)
+
+    def _exhausted(self, failed: _RetryableError, url: httpx.URL) -> SageApiError:
+        if failed.response is not None:
+            return SageApiError(
+                f"GET {url.path}: {_describe(failed.response)} after {self.settings.max_retries} retries",
+                failed.response.status_code,
+            )
+        return SageApiError(
+            f"GET {url.path}: {type(failed.error).__name__} after {self.settings.max_retries} retries"
+        )
+
+    # -- paging -------------------------------------------------------------------------------
+
+    def pages(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        business_id: str | None,
+        reader: PageReader,
+        prefetch: bool = True,
+    ) -> Iterator[Fetched]:
+        """Every page of a list, following ``$next``; large failing pages are fetched in halves.
+
+        With ``prefetch`` the next page is requested while the caller works on this one (one
+        request ahead, in order, so ``$next`` is still followed exactly as Sage gives it).
+        """
+        size = int(params.get("items_per_page", self.settings.items_per_page))
+        url: httpx.URL = self.url(path)
+        query: Mapping[str, Any] | None = {**params, "items_per_page": size}
+        seen: set[str] = set()
+        rows = 0
+        last_page = 0
+        pending: Future[httpx.Response] | None = None
+        pool = ThreadPoolExecutor(1, thread_name_prefix="sage-prefetch") if prefetch else None
+        try:
+            while True:
+                try:
+                    response = pending.result() if pending is not None else self.get(url, query, business_id)
+                except SageApiError as error:
+                    if error.status not in _DEGRADABLE or size <= self.settings.min_page_size:
+                        raise
+                    size = max(self.settings.min_page_size, size // 2)
+                    log.warning("%s: pages of %d keep failing; trying pages of %d", path, size * 2, size)
+                    url, query = self.url(path), {**params, "items_per_page": size, "page": rows // size + 1}
+                    continue
+                finally:
+                    pending = None
+                page = reader.read(response.content)
+                if page.page <= last_page:
+                    raise SageDataError(
+                        f"{path}: Sage returned page {page.page} again after page {last_page}"
+                    )
+                last_page = page.page
+                rows += len(page.items)
+                if page.next is not None:
+                    url, query = self.next_url(page.next), None
+                    if str(url) in seen:
+                        raise SageDataError(
+                            f"{path}: $next repeats {url.path}?{url.query.decode()}; stopping"
+                        )
+                    seen.add(str(url))
+                    if pool is not None:
+                        pending = pool.submit(self.get, url, None, business_id)
+                yield Fetched(page, server_time(response))
+                if page.next is None:
+                    return
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def get_json(self, path: str, business_id: str | None = None) -> Any:
+        """A single object (``/financial_settings``, ``/businesses/{id}``)."""
+        response = self.get(path, None, business_id)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise SageDataError(f"GET {path}: the answer is not JSON") from exc
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait per ``Retry-After`` (integer seconds or an HTTP date); ``None`` if unusable."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        seconds = parsed.timestamp() - time.time()
+    return seconds if seconds > 0 else None  # 0 or negative: fall back to backoff
+
+
+def server_time(response: httpx.Response) -> float | None:
+    value = response.headers.get("date")
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp() if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _describe(response: httpx.Response) -> str:
+    """Sage's own error message (``$dataCode: $message``), else the status and a snippet."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code} {response.text[:200].strip()}"
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        parts = [
+            f"{e.get('$dataCode')}: {e.get('$message')}" + (f" ({e['$source']})" if e.get("$source") else "")
+            for e in body
+        ]
+        return f"HTTP {response.status_code} " + "; ".join(parts)
+    return f"HTTP {response.status_code} {str(body)[:200]}"

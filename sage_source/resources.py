@@ -1,0 +1,274 @@
+"""The dlt resources: one per Sage list, each reading every selected business in turn.
+
+A resource is named after its Sage endpoint and loads the table of that name (merge on
+``business_id, id``), its child tables (``sales_invoices__invoice_lines``), and the delete
+records of :mod:`sage_source.deletions`. Per business it:
+
+1. reads what changed since the watermark (``updated_or_created_since``, newest first where
+   Sage can sort, so a row edited while we page moves towards pages already read and is
+   re-read next run rather than pushing an unread row past us), or the whole list for small
+   lists and those whose values change without ``updated_at`` moving (bank balances);
+2. asks the delete feed (``deleted_since``) what went since the last run, where there is one;
+3. lists the ids (nothing else) of lists without a delete feed, every ``id_sweep_days``;
+4. moves the watermarks (:mod:`sage_source.watermarks`) only after all of that succeeded.
+
+Rows are Arrow tables, gathered into batches of a few thousand rows: dlt's cost is per item,
+and Arrow tables go to the warehouse as Parquet without a Python object per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import dlt
+import pyarrow as pa
+import pyarrow.compute as pc
+from dlt.extract.resource import DltResource
+
+from sage_source.client import SageClient, server_time
+from sage_source.deletions import sweep, tombstones
+from sage_source.models import TIMESTAMP, keys_required
+from sage_source.pages import REPLACED, PageReader
+from sage_source.settings import BATCH_ROWS, MERGE, Endpoint
+from sage_source.watermarks import Cursor
+
+SYNCED_AT = "_sage_synced_at"  # the server's time when the row was read (dates id sweeps)
+_TOMBSTONE_FIELDS = {"id": "text", "deleted_at": "timestamp"}
+_ID_FIELDS = {"id": "text"}
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    overlap: timedelta
+    start_date: datetime | None
+    id_sweep_every: timedelta
+    full_refresh: bool = False
+    batch_rows: int = BATCH_ROWS
+
+
+def list_resource(
+    endpoint: Endpoint, business_ids: list[str], client: SageClient, options: SyncOptions
+) -> DltResource:
+    reader = PageReader(endpoint.name, endpoint.children)
+
+    @dlt.resource(
+        name=endpoint.name, write_disposition=MERGE, primary_key=("business_id", "id"), parallelized=True
+    )
+    def rows() -> Iterator[Any]:
+        state = dlt.current.resource_state()
+        for business_id in business_ids:
+            cursor = Cursor(state.setdefault(business_id, {}))
+            yield from _sync(endpoint, business_id, cursor, reader, client, options)
+
+    return rows
+
+
+def _sync(
+    endpoint: Endpoint,
+    business_id: str,
+    cursor: Cursor,
+    reader: PageReader,
+    client: SageClient,
+    options: SyncOptions,
+) -> Iterator[Any]:
+    loaded_before = cursor.synced
+    if options.full_refresh:
+        cursor.reset()
+    since = cursor.updated_since(options.overlap, options.start_date) if endpoint.incremental else None
+    params: dict[str, Any] = {"attributes": "all", **endpoint.params}
+    if since is not None:
+        params["updated_or_created_since"] = since
+    if endpoint.sort_by_updated:
+        params["sort"] = "updated_at:desc"
+    # A whole listing is also a sweep: rows it no longer has are gone (small lists every run; a
+    # full refresh catches deletions an earlier run missed).
+    listed_ids: list[pa.Array] | None = [] if since is None and (endpoint.swept or loaded_before) else None
+
+    started: datetime | None = None
+    newest: datetime | None = None
+    batch = Batch(endpoint.name, options.batch_rows, newest_wins="updated_at" in reader.fields)
+    for fetched in client.pages(endpoint.name, params, business_id, reader):
+        read_at = _moment(fetched.server_time)
+        started = started or read_at
+        tables = reader.tables(fetched.page.items, business_id, replaces=loaded_before)
+        parent = with_sync_columns(tables[endpoint.name], read_at)
+        tables[endpoint.name] = parent
+        newest = _latest(newest, parent)
+        if listed_ids is not None:
+            listed_ids.append(parent.column("id").combine_chunks())
+        yield from batch.add(tables)
+    yield from batch.flush()
+    started = started or datetime.now(UTC)
+
+    if endpoint.deleted_since and loaded_before:
+        yield from _deleted(endpoint, business_id, cursor, client, options)
+
+    swept: datetime | None = None
+    if listed_ids is not None:
+        swept = started
+        yield sweep(business_id, endpoint.name, listed_ids, swept)
+    elif endpoint.swept and loaded_before and cursor.sweep_due(started, options.id_sweep_every):
+        swept, ids = _list_ids(endpoint, business_id, client)
+        yield sweep(business_id, endpoint.name, ids, swept)
+    if swept is None and endpoint.swept and not loaded_before:
+        swept = started  # the first load listed everything: the next sweep is due a cadence later
+    cursor.finish(newest, started, swept)
+
+
+def _deleted(
+    endpoint: Endpoint, business_id: str, cursor: Cursor, client: SageClient, options: SyncOptions
+) -> Iterator[Any]:
+    """Tombstones from Sage's delete feed (``deleted_since`` is exclusive; we re-ask the overlap)."""
+    since = cursor.deleted_since(options.overlap)
+    if since is None:
+        return
+    params = {"deleted_since": since, "attributes": "deleted_at"}
+    for fetched in client.pages(endpoint.name, params, business_id, _reader(endpoint.name, "tombstones")):
+        items = fetched.page.items
+        if not len(items):
+            continue
+        when = pc.cast(items.column("deleted_at"), TIMESTAMP)
+        when = pc.fill_null(when, pa.scalar(_moment(fetched.server_time), TIMESTAMP))
+        yield tombstones(
+            business_id, endpoint.name, items.column("id").combine_chunks(), when.combine_chunks()
+        )
+
+
+def _list_ids(endpoint: Endpoint, business_id: str, client: SageClient) -> tuple[datetime, list[pa.Array]]:
+    """Every id Sage lists now (the default attributes: no more than id, name and path)."""
+    ids: list[pa.Array] = []
+    began: datetime | None = None
+    for fetched in client.pages(endpoint.name, {}, business_id, _reader(endpoint.name, "ids")):
+        began = began or _moment(fetched.server_time)
+        ids.append(fetched.page.items.column("id").combine_chunks())
+    return began or datetime.now(UTC), ids
+
+
+@cache
+def _reader(endpoint: str, kind: str) -> PageReader:
+    return PageReader(endpoint, fields=_TOMBSTONE_FIELDS if kind == "tombstones" else _ID_FIELDS)
+
+
+def with_sync_columns(parent: pa.Table, read_at: datetime) -> pa.Table:
+    """``is_deleted``/``deleted_at`` (from Sage's ``deleted`` flag where rows carry one) and when read."""
+    rows = len(parent)
+    names = parent.column_names
+    if "deleted" in names:
+        flagged = pc.fill_null(parent.column("deleted"), False)
+        is_deleted = flagged
+        stamp = pc.if_else(flagged, parent.column("updated_at"), pa.scalar(None, TIMESTAMP))
+        deleted_at = stamp if "deleted_at" not in names else pc.coalesce(parent.column("deleted_at"), stamp)
+    else:
+        is_deleted = pa.array([False] * rows, pa.bool_())
+        deleted_at = parent.column("deleted_at") if "deleted_at" in names else pa.nulls(rows, TIMESTAMP)
+    parent = parent.drop_columns([c for c in ("is_deleted", "deleted_at") if c in names])
+    return (
+        parent.append_column("is_deleted", is_deleted)
+        .append_column("deleted_at", deleted_at)
+        .append_column(SYNCED_AT, pa.array([read_at] * rows, TIMESTAMP))
+    )
+
+
+def _latest(newest: datetime | None, parent: pa.Table) -> datetime | None:
+    if "updated_at" not in parent.column_names or not len(parent):
+        return newest
+    page_max = pc.max(parent.column("updated_at")).as_py()
+    if page_max is None:
+        return newest
+    return page_max if newest is None or page_max > newest else newest
+
+
+def _moment(server_time: float | None) -> datetime:
+    return datetime.fromtimestamp(server_time, UTC) if server_time is not None else datetime.now(UTC)
+
+
+class Batch:
+    """Gathers page tables per table name and hands them to dlt a few thousand rows at a time."""
+
+    def __init__(self, parent: str, rows: int, newest_wins: bool) -> None:
+        self.parent = parent
+        self.limit = rows
+        self.parent_hints = parent_hints(parent, newest_wins)
+        self.parts: dict[str, list[pa.Table]] = {}
+        self.rows = 0
+
+    def add(self, tables: dict[str, pa.Table]) -> Iterator[Any]:
+        for name, table in tables.items():
+            if len(table):
+                self.parts.setdefault(name, []).append(table)
+        self.rows += len(tables[self.parent])
+        if self.rows >= self.limit:
+            yield from self.flush()
+
+    def flush(self) -> Iterator[Any]:
+        for name, parts in self.parts.items():
+            table = keys_required(pa.concat_tables(parts, promote_options="default"))
+            hints = self.parent_hints if name == self.parent else child_hints(name)
+            yield dlt.mark.with_hints(table, hints, create_table_variant=True)
+        self.parts = {}
+        self.rows = 0
+
+
+@cache
+def parent_hints(table_name: str, newest_wins: bool) -> Any:
+    """A row read twice in one run (edited while we paged) keeps its newest version.
+
+    Given as a table variant rather than on the resource, so child tables do not inherit it.
+    """
+    columns: Any = {"updated_at": {"dedup_sort": "desc"}} if newest_wins else {}
+    return dlt.mark.make_hints(table_name=table_name, columns=columns)
+
+
+@cache
+def child_hints(table_name: str) -> Any:
+    """A child table is replaced per parent: its rows merge on ``(business_id, parent_id)``."""
+    return dlt.mark.make_hints(
+        table_name=table_name,
+        write_disposition=MERGE,
+        merge_key=("business_id", "parent_id"),
+        primary_key=("business_id", "parent_id", "_dlt_list_idx"),
+        columns={REPLACED: {"data_type": "bool", "hard_delete": True}},
+    )
+
+
+def singleton_rows(reader: PageReader, body: bytes, business_id: str, read_at: datetime) -> pa.Table:
+    """One object (``/financial_settings``) read as a one-row page: same types and casts as lists."""
+    page = reader.read(b'{"$total":1,"$page":1,"$next":null,"$items":[' + body + b"]}")
+    table = reader.tables(page.items, business_id)[reader.endpoint]
+    if "id" not in table.column_names:  # every parent table has an id; one per business here
+        table = table.append_column("id", pa.array([business_id] * len(table), pa.string()))
+    return keys_required(table.append_column(SYNCED_AT, pa.array([read_at] * len(table), TIMESTAMP)))
+
+
+def financial_settings_resource(business_ids: list[str], client: SageClient) -> DltResource:
+    reader = PageReader("financial_settings")
+
+    @dlt.resource(name="financial_settings", write_disposition=MERGE, primary_key=("business_id", "id"))
+    def financial_settings() -> Iterator[pa.Table]:
+        for business_id in business_ids:
+            response = client.get("financial_settings", None, business_id)
+            yield singleton_rows(reader, response.content, business_id, _moment(server_time(response)))
+
+    return financial_settings
+
+
+def businesses_resource(business_ids: list[str], client: SageClient) -> DltResource:
+    reader = PageReader("businesses")
+
+    @dlt.resource(name="businesses", write_disposition=MERGE, primary_key=("business_id", "id"))
+    def businesses() -> Iterator[pa.Table]:
+        wanted = pa.array(business_ids, pa.string())
+        for fetched in client.pages("businesses", {}, None, reader):
+            items = fetched.page.items.filter(pc.is_in(fetched.page.items.column("id"), wanted))
+            table = reader.tables(items, "")["businesses"]
+            table = table.set_column(
+                table.column_names.index("business_id"), "business_id", table.column("id")
+            )
+            read_at = pa.array([_moment(fetched.server_time)] * len(table), TIMESTAMP)
+            yield keys_required(table.append_column(SYNCED_AT, read_at))
+
+    return businesses

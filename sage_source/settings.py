@@ -1,0 +1,117 @@
+"""What the source loads from Sage, endpoint by endpoint, and its defaults.
+
+Each row says how an endpoint is read: incrementally (``updated_or_created_since``), with a
+delete feed (``deleted_since``), which of its lists become child tables, what it can be sorted
+by, and any extra query parameters. The filters each endpoint has are Sage's (its swagger);
+the same table drives every business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlt.common.schema.typing import TDeleteInsertStrategyDict
+
+DEFAULT_API_BASE_URL = "https://api.accounting.sage.com/v3.1"
+DEFAULT_TOKEN_URL = "https://oauth.accounting.sage.com/token"
+DEFAULT_AUTHORIZE_URL = "https://www.sageone.com/oauth2/auth/central?filter=apiv3.1"
+DEFAULT_TOKEN_STORE = ".dlt/sage_accounting.tokens.json"
+ITEMS_PER_PAGE = 200  # Sage's maximum
+OVERLAP_SECONDS = 600  # re-read the last ten minutes: equal-second and late updates are not missed
+REQUESTS_PER_MINUTE = 200  # Sage staff's stated ceiling (not a documented v3.1 figure)
+MAX_CONCURRENCY = 4
+ID_SWEEP_DAYS = 7.0
+BATCH_ROWS = 5000  # rows per table handed to dlt at once (dlt's per-item cost is per batch)
+
+ALLOCATIONS = {"show_payments_allocations": "true"}
+# Every table merges: a reloaded key replaces its row (and a parent's children), never duplicates.
+MERGE: TDeleteInsertStrategyDict = {"disposition": "merge", "strategy": "delete-insert"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str  # Sage's path and the table name
+    incremental: bool = True  # has updated_or_created_since
+    deleted_since: bool = True  # has a delete feed
+    children: tuple[str, ...] = ()  # lists loaded as child tables ``{name}__{child}``
+    sort_by_updated: bool = False  # accepts ``sort=updated_at``
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def swept(self) -> bool:
+        """Without a delete feed, vanished rows are found by listing ids."""
+        return not self.deleted_since
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    # Settings and master data.
+    Endpoint("ledger_accounts", deleted_since=False),
+    Endpoint("tax_rates", deleted_since=False),
+    Endpoint("contacts", children=("contact_types",)),
+    # A bank account's balance changes without its updated_at moving: read whole every run.
+    Endpoint("bank_accounts", incremental=False),
+    Endpoint("products", children=("sales_prices",)),
+    Endpoint("services", children=("sales_rates",)),
+    # Documents and money movements.
+    Endpoint(
+        "sales_invoices",
+        children=("invoice_lines", "tax_analysis", "payments_allocations"),
+        sort_by_updated=True,
+        params=ALLOCATIONS,
+    ),
+    Endpoint(
+        "sales_credit_notes",
+        children=("credit_note_lines", "tax_analysis", "payments_allocations"),
+        sort_by_updated=True,
+        params=ALLOCATIONS,
+    ),
+    Endpoint(
+        "sales_quick_entries", children=("payments_allocations",), sort_by_updated=True, params=ALLOCATIONS
+    ),
+    Endpoint(
+        "purchase_invoices",
+        children=("invoice_lines", "tax_analysis", "payments_allocations"),
+        sort_by_updated=True,
+        params=ALLOCATIONS,
+    ),
+    Endpoint(
+        "purchase_credit_notes",
+        children=("credit_note_lines", "tax_analysis", "payments_allocations"),
+        sort_by_updated=True,
+        params=ALLOCATIONS,
+    ),
+    Endpoint(
+        "purchase_quick_entries", children=("payments_allocations",), sort_by_updated=True, params=ALLOCATIONS
+    ),
+    Endpoint("contact_payments", children=("allocated_artefacts",), sort_by_updated=True),
+    Endpoint("contact_allocations", children=("allocated_artefacts",), sort_by_updated=True),
+    Endpoint("other_payments", children=("payment_lines",), sort_by_updated=True),
+    Endpoint("bank_transfers", sort_by_updated=True),
+    Endpoint("bank_deposits", sort_by_updated=True),
+    Endpoint("journals", children=("journal_lines",)),
+    # The ledger: soft-deleted rows stay listed with ``deleted: true``.
+    Endpoint("transactions", deleted_since=False),
+    Endpoint("ledger_entries", deleted_since=False),
+    # Reference lists: small, read whole every run.
+    *(
+        Endpoint(name, incremental=False, deleted_since=False)
+        for name in (
+            "currencies",
+            "transaction_types",
+            "artefact_statuses",
+            "ledger_account_types",
+            "payment_methods",
+            "bank_account_types",
+            "contact_types",
+            "tax_types",
+            "countries",
+        )
+    ),
+)
+ENDPOINT_NAMES = tuple(e.name for e in ENDPOINTS)
+# Tables besides the endpoints: one row per business.
+SINGLETONS = ("businesses", "financial_settings")
+RESOURCE_NAMES = (*SINGLETONS, *ENDPOINT_NAMES)
+DELETIONS_TABLE = "sage_deletions"
+SWEEPS_TABLE = "sage_id_sweeps"

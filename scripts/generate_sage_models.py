@@ -1,0 +1,123 @@
+"""Derive ``sage_source/models.json`` from Sage's swagger files.
+
+The source parses pages with explicit Arrow schemas built from this file, so the swagger itself
+(which ships beside the project, not inside it) is not needed at run time. Run after the swagger
+changes:
+
+    .venv/bin/python scripts/generate_sage_models.py ../shared/sage_openapi sage_source/models.json
+
+``tests/test_models.py`` regenerates it and compares, so the committed file cannot go stale.
+
+A field is one of ``text``, ``bool``, ``bigint``, ``decimal`` (money and rates; Sage sends them
+as strings), ``date``, ``timestamp``, ``ref`` (a reference to another entity: its ``id`` and
+``displayed_as``), ``{"object": {...}}`` (a value the document owns, expanded into columns) or
+``{"list": field}``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+# The models each endpoint's rows follow (users & businesses spec for ``businesses``).
+MODELS = {
+    "contacts": "Contact",
+    "ledger_accounts": "LedgerAccount",
+    "tax_rates": "TaxRate",
+    "bank_accounts": "BankAccount",
+    "bank_transfers": "BankTransfer",
+    "bank_deposits": "BankDeposit",
+    "sales_invoices": "SalesInvoice",
+    "sales_credit_notes": "SalesCreditNote",
+    "sales_quick_entries": "QuickEntry",
+    "purchase_invoices": "PurchaseInvoice",
+    "purchase_credit_notes": "PurchaseCreditNote",
+    "purchase_quick_entries": "PurchaseQuickEntry",
+    "contact_payments": "ContactPayment",
+    "contact_allocations": "ContactAllocation",
+    "other_payments": "OtherPayment",
+    "journals": "Journal",
+    "transactions": "Transaction",
+    "ledger_entries": "LedgerEntry",
+    "products": "Product",
+    "services": "Service",
+    "financial_settings": "FinancialSettings",
+    "tax_types": "TaxType",
+    "currencies": "Base",
+    "transaction_types": "Base",
+    "artefact_statuses": "Base",
+    "ledger_account_types": "Base",
+    "payment_methods": "Base",
+    "bank_account_types": "Base",
+    "contact_types": "Base",
+    "countries": "Base",
+    "businesses": "UB:Business",
+}
+# Entities without an endpoint of their own in this spec: referenced by id, not expanded.
+EXTRA_REFERENCES = {"Base", "Generic", "RecurringSalesInvoice", "SalesInvoiceQuoteEstimate", "TransactionOrigin"}
+MAX_DEPTH = 3
+
+
+def resource_models(spec: dict[str, Any]) -> set[str]:
+    """Definitions some ``GET`` returns: entities, which other rows reference by id."""
+    found = set(EXTRA_REFERENCES)
+    for operations in spec["paths"].values():
+        schema = operations.get("get", {}).get("responses", {}).get("200", {}).get("schema", {})
+        ref = schema.get("items", schema).get("$ref")
+        if ref:
+            found.add(ref.rsplit("/", 1)[1])
+    return found
+
+
+def field(schema: dict[str, Any], definitions: dict[str, Any], references: set[str], depth: int) -> Any:
+    ref = schema.get("$ref")
+    if ref:
+        name = ref.rsplit("/", 1)[1]
+        if name in references or depth >= MAX_DEPTH:
+            return "ref"
+        return {"object": fields(definitions[name], definitions, references, depth + 1)}
+    kind, fmt = schema.get("type"), schema.get("format")
+    if kind == "array":
+        return {"list": field(schema.get("items", {}), definitions, references, depth + 1)}
+    if kind == "number":
+        return "decimal"
+    if kind == "integer":
+        return "bigint"
+    if kind == "boolean":
+        return "bool"
+    if kind == "string":
+        return {"date": "date", "date-time": "timestamp"}.get(fmt or "", "text")
+    return "text"  # untyped objects arrive as text (none are used by the served models)
+
+
+def fields(definition: dict[str, Any], definitions: dict[str, Any], references: set[str], depth: int) -> dict[str, Any]:
+    return {
+        name: field(schema, definitions, references, depth)
+        for name, schema in definition.get("properties", {}).items()
+        if name != "$path"  # derivable from the endpoint and id; not loaded
+    }
+
+
+def generate(openapi_dir: Path) -> dict[str, Any]:
+    spec = json.loads((openapi_dir / "swagger-2.0.0.json").read_text())
+    users = json.loads((openapi_dir / "openapi.user_business.json").read_text())
+    references = resource_models(spec)
+    out = {}
+    for endpoint, model in MODELS.items():
+        if model.startswith("UB:"):
+            definitions, name = users["definitions"], model[3:]
+        else:
+            definitions, name = spec["definitions"], model
+        out[endpoint] = {"model": name, "fields": fields(definitions[name], definitions, references, 0)}
+    return out
+
+
+def main() -> None:
+    source, target = Path(sys.argv[1]), Path(sys.argv[2])
+    target.write_text(json.dumps(generate(source), indent=1, sort_keys=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
