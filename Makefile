@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: venv
-	$(BIN)/python -m sage_sandbox.demo
+	$(BIN)/sage-pipeline demo
 
 serve: venv
 	$(BIN)/sage-sandbox serve --port 8765

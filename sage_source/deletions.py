@@ -45,7 +45,8 @@ SWEEPS_HINTS = dlt.mark.make_hints(
 HEADER_ID = ""
 
 
-def tombstones(business_id: str, resource: str, ids: pa.Array, deleted_at: pa.Array) -> Any:
+def tombstones(business_id: str, resource: str, ids: pa.Array, deleted_at: pa.Array) -> pa.Table:
+    """Rows of ``sage_deletions``: what the delete feed said went, and when."""
     table = pa.table(
         {
             "business_id": pa.array([business_id] * len(ids), pa.string()),
@@ -54,11 +55,11 @@ def tombstones(business_id: str, resource: str, ids: pa.Array, deleted_at: pa.Ar
             "deleted_at": deleted_at.cast(TIMESTAMP),
         }
     )
-    return dlt.mark.with_hints(keys_required(table), DELETIONS_HINTS, create_table_variant=True)
+    return keys_required(table)
 
 
-def sweep(business_id: str, resource: str, ids: list[pa.Array], swept_at: datetime) -> Any:
-    """The ids a listing found, plus the header row that dates the sweep."""
+def sweep(business_id: str, resource: str, ids: list[pa.Array], swept_at: datetime) -> pa.Table:
+    """Rows of ``sage_id_sweeps``: the ids a listing found, plus the header row that dates it."""
     listed = pa.concat_arrays([pa.array([HEADER_ID], pa.string()), *ids])
     table = pa.table(
         {
@@ -68,7 +69,7 @@ def sweep(business_id: str, resource: str, ids: list[pa.Array], swept_at: dateti
             "swept_at": pa.array([swept_at] * len(listed), TIMESTAMP),
         }
     )
-    return dlt.mark.with_hints(keys_required(table), SWEEPS_HINTS, create_table_variant=True)
+    return keys_required(table)
 
 
 def apply_deletions(pipeline: dlt.Pipeline, hard_delete: bool = False) -> None:

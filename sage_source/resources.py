@@ -18,6 +18,7 @@ and Arrow tables go to the warehouse as Parquet without a Python object per row.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,12 +31,13 @@ import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
 from sage_source.client import SageClient, server_time
-from sage_source.deletions import sweep, tombstones
+from sage_source.deletions import DELETIONS_HINTS, SWEEPS_HINTS, sweep, tombstones
 from sage_source.models import TIMESTAMP, keys_required
 from sage_source.pages import REPLACED, PageReader
-from sage_source.settings import BATCH_ROWS, MERGE, Endpoint
+from sage_source.settings import BATCH_ROWS, DELETIONS_TABLE, MERGE, SWEEPS_TABLE, Endpoint
 from sage_source.watermarks import Cursor
 
+log = logging.getLogger("sage_source")
 SYNCED_AT = "_sage_synced_at"  # the server's time when the row was read (dates id sweeps)
 _TOMBSTONE_FIELDS = {"id": "text", "deleted_at": "timestamp"}
 _ID_FIELDS = {"id": "text"}
@@ -60,9 +62,12 @@ def list_resource(
     )
     def rows() -> Iterator[Any]:
         state = dlt.current.resource_state()
+        # One batch across businesses: rows carry business_id, and dlt's cost is per item.
+        batch = Batch(endpoint.name, options.batch_rows, newest_wins="updated_at" in reader.fields)
         for business_id in business_ids:
             cursor = Cursor(state.setdefault(business_id, {}))
-            yield from _sync(endpoint, business_id, cursor, reader, client, options)
+            yield from _sync(endpoint, business_id, cursor, reader, client, options, batch)
+        yield from batch.flush()
 
     return rows
 
@@ -74,6 +79,7 @@ def _sync(
     reader: PageReader,
     client: SageClient,
     options: SyncOptions,
+    batch: Batch,
 ) -> Iterator[Any]:
     loaded_before = cursor.synced
     if options.full_refresh:
@@ -90,7 +96,7 @@ def _sync(
 
     started: datetime | None = None
     newest: datetime | None = None
-    batch = Batch(endpoint.name, options.batch_rows, newest_wins="updated_at" in reader.fields)
+    rows = 0
     for fetched in client.pages(endpoint.name, params, business_id, reader):
         read_at = _moment(fetched.server_time)
         started = started or read_at
@@ -98,31 +104,42 @@ def _sync(
         parent = with_sync_columns(tables[endpoint.name], read_at)
         tables[endpoint.name] = parent
         newest = _latest(newest, parent)
+        rows += len(parent)
         if listed_ids is not None:
             listed_ids.append(parent.column("id").combine_chunks())
         yield from batch.add(tables)
-    yield from batch.flush()
     started = started or datetime.now(UTC)
 
+    deleted = 0
     if endpoint.deleted_since and loaded_before:
-        yield from _deleted(endpoint, business_id, cursor, client, options)
+        for ids, when in _deleted(endpoint, business_id, cursor, client, options):
+            deleted += len(ids)
+            yield from batch.add({DELETIONS_TABLE: tombstones(business_id, endpoint.name, ids, when)})
 
     swept: datetime | None = None
     if listed_ids is not None:
         swept = started
-        yield sweep(business_id, endpoint.name, listed_ids, swept)
+        yield from batch.add({SWEEPS_TABLE: sweep(business_id, endpoint.name, listed_ids, swept)})
     elif endpoint.swept and loaded_before and cursor.sweep_due(started, options.id_sweep_every):
         swept, ids = _list_ids(endpoint, business_id, client)
-        yield sweep(business_id, endpoint.name, ids, swept)
+        yield from batch.add({SWEEPS_TABLE: sweep(business_id, endpoint.name, ids, swept)})
     if swept is None and endpoint.swept and not loaded_before:
         swept = started  # the first load listed everything: the next sweep is due a cadence later
     cursor.finish(newest, started, swept)
+    log.info(
+        "%s · business %s: %d row(s) %s%s",
+        endpoint.name,
+        business_id,
+        rows,
+        f"changed since {since}" if since else "read in full",
+        f", {deleted} deleted" if deleted else "",
+    )
 
 
 def _deleted(
     endpoint: Endpoint, business_id: str, cursor: Cursor, client: SageClient, options: SyncOptions
-) -> Iterator[Any]:
-    """Tombstones from Sage's delete feed (``deleted_since`` is exclusive; we re-ask the overlap)."""
+) -> Iterator[tuple[pa.Array, pa.Array]]:
+    """Ids and deletion times from Sage's delete feed (exclusive; we re-ask the overlap)."""
     since = cursor.deleted_since(options.overlap)
     if since is None:
         return
@@ -133,9 +150,7 @@ def _deleted(
             continue
         when = pc.cast(items.column("deleted_at"), TIMESTAMP)
         when = pc.fill_null(when, pa.scalar(_moment(fetched.server_time), TIMESTAMP))
-        yield tombstones(
-            business_id, endpoint.name, items.column("id").combine_chunks(), when.combine_chunks()
-        )
+        yield items.column("id").combine_chunks(), when.combine_chunks()
 
 
 def _list_ids(endpoint: Endpoint, business_id: str, client: SageClient) -> tuple[datetime, list[pa.Array]]:
@@ -187,27 +202,36 @@ def _moment(server_time: float | None) -> datetime:
 
 
 class Batch:
-    """Gathers page tables per table name and hands them to dlt a few thousand rows at a time."""
+    """Gathers tables per name and hands them to dlt a few thousand rows at a time.
+
+    Each table goes out as a dlt table variant with its own hints: the endpoint's rows, its
+    child tables, and the delete records (:mod:`sage_source.deletions`).
+    """
 
     def __init__(self, parent: str, rows: int, newest_wins: bool) -> None:
         self.parent = parent
         self.limit = rows
-        self.parent_hints = parent_hints(parent, newest_wins)
+        self.hints: dict[str, Any] = {
+            parent: parent_hints(parent, newest_wins),
+            DELETIONS_TABLE: DELETIONS_HINTS,
+            SWEEPS_TABLE: SWEEPS_HINTS,
+        }
         self.parts: dict[str, list[pa.Table]] = {}
         self.rows = 0
 
     def add(self, tables: dict[str, pa.Table]) -> Iterator[Any]:
+        """Tables by name (a page's rows and child rows, or delete records)."""
         for name, table in tables.items():
             if len(table):
                 self.parts.setdefault(name, []).append(table)
-        self.rows += len(tables[self.parent])
+                self.rows += len(table)
         if self.rows >= self.limit:
             yield from self.flush()
 
     def flush(self) -> Iterator[Any]:
         for name, parts in self.parts.items():
             table = keys_required(pa.concat_tables(parts, promote_options="default"))
-            hints = self.parent_hints if name == self.parent else child_hints(name)
+            hints = self.hints.get(name) or child_hints(name)
             yield dlt.mark.with_hints(table, hints, create_table_variant=True)
         self.parts = {}
         self.rows = 0

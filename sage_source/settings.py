@@ -22,7 +22,7 @@ OVERLAP_SECONDS = 600  # re-read the last ten minutes: equal-second and late upd
 REQUESTS_PER_MINUTE = 200  # Sage staff's stated ceiling (not a documented v3.1 figure)
 MAX_CONCURRENCY = 4
 ID_SWEEP_DAYS = 7.0
-BATCH_ROWS = 5000  # rows per table handed to dlt at once (dlt's per-item cost is per batch)
+BATCH_ROWS = 20_000  # rows (parents, children, delete records) gathered before handing them to dlt
 
 ALLOCATIONS = {"show_payments_allocations": "true"}
 # Every table merges: a reloaded key replaces its row (and a parent's children), never duplicates.
@@ -34,14 +34,15 @@ class Endpoint:
     name: str  # Sage's path and the table name
     incremental: bool = True  # has updated_or_created_since
     deleted_since: bool = True  # has a delete feed
+    deleted_flag: bool = False  # deleted rows stay listed with ``deleted: true``
     children: tuple[str, ...] = ()  # lists loaded as child tables ``{name}__{child}``
     sort_by_updated: bool = False  # accepts ``sort=updated_at``
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def swept(self) -> bool:
-        """Without a delete feed, vanished rows are found by listing ids."""
-        return not self.deleted_since
+        """Without a delete feed or flag, vanished rows are found by listing ids."""
+        return not self.deleted_since and not self.deleted_flag
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -91,8 +92,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("bank_deposits", sort_by_updated=True),
     Endpoint("journals", children=("journal_lines",)),
     # The ledger: soft-deleted rows stay listed with ``deleted: true``.
-    Endpoint("transactions", deleted_since=False),
-    Endpoint("ledger_entries", deleted_since=False),
+    Endpoint("transactions", deleted_since=False, deleted_flag=True),
+    Endpoint("ledger_entries", deleted_since=False, deleted_flag=True),
     # Reference lists: small, read whole every run.
     *(
         Endpoint(name, incremental=False, deleted_since=False)

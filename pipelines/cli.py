@@ -1,0 +1,297 @@
+"""``sage-pipeline``: connect Sage, list businesses, load the books, run the demo.
+
+Exit codes (for schedulers):
+  0   done
+  1   unexpected failure (a bug: run again with --debug and report it)
+  2   bad settings or arguments (the message names the setting to fix)
+  3   Sage needs authorising again: run `sage-pipeline auth`
+  4   Sage failed or refused after retries, or sent data we cannot read: try again later
+  5   the destination failed to load (the data stays staged; the next run retries it)
+  75  another run of this pipeline is in progress (nothing was done)
+  130 interrupted
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import webbrowser
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+from pipelines.auth_flow import run_auth
+from pipelines.report import print_report
+from pipelines.runner import PIPELINE_NAME, RunLocked, RunRequest, run
+from pipelines.settings import auth_settings
+from sage_source.connection import SageConnection
+from sage_source.errors import (
+    AmbiguousRefreshError,
+    ReauthorizationError,
+    SageApiError,
+    SageDataError,
+    SageSourceError,
+    UnsafeNextLinkError,
+)
+from sage_source.settings import RESOURCE_NAMES
+
+EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_REAUTH, EXIT_SAGE, EXIT_LOAD, EXIT_LOCKED = 0, 1, 2, 3, 4, 5, 75
+
+DESCRIPTION = """\
+Load Sage Business Cloud Accounting books into DuckDB (or any dlt destination).
+
+First time:
+  1. Register an app at https://developerselfservice.sageone.com with the redirect URI
+     http://localhost:8976/callback and put its keys in .dlt/secrets.toml:
+         [sources.sage_accounting]
+         client_id = "..."
+         client_secret = "..."
+  2. sage-pipeline auth          # approve access in the browser; tokens go to the token store
+  3. sage-pipeline run           # every business, every resource, into ./sage_accounting.duckdb
+Then schedule `sage-pipeline run`: each run reads only what changed.
+"""
+
+EPILOG = """\
+Settings are read the dlt way: [sources.sage_accounting] in .dlt/config.toml and
+.dlt/secrets.toml, or SOURCES__SAGE_ACCOUNTING__<NAME> environment variables (CLIENT_ID,
+CLIENT_SECRET, TOKEN_STORE, API_BASE_URL, TOKEN_URL, AUTHORIZE_URL, REFRESH_TOKEN, ...).
+The DuckDB file can also come from DESTINATION__DUCKDB__CREDENTIALS.
+
+exit codes: 0 done · 2 bad settings · 3 run `sage-pipeline auth` · 4 Sage failed, try later ·
+5 destination failed · 75 another run in progress · 1 a bug (rerun with --debug)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sage-pipeline",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="log every request and show tracebacks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    auth = commands.add_parser(
+        "auth",
+        help="connect a Sage account (OAuth in the browser) and store its tokens",
+        description="Open Sage's consent page, receive the answer on a loopback address, store the tokens "
+        "(0600) in the token store and list the businesses they reach. Run it once, and again "
+        "whenever a run exits with code 3.",
+    )
+    auth.add_argument(
+        "--no-browser", action="store_true", help="print the address instead of opening a browser"
+    )
+    auth.add_argument(
+        "--timeout", type=float, default=300, help="seconds to wait for the approval (default 300)"
+    )
+    auth.add_argument(
+        "--redirect-uri",
+        help="loopback address registered with the Sage app (default: the redirect_uri setting, "
+        "else http://localhost:8976/callback)",
+    )
+
+    commands.add_parser(
+        "businesses",
+        help="list the businesses the stored tokens reach",
+        description="List every business the connected Sage user can reach, with the ids --business takes.",
+    )
+
+    run_cmd = commands.add_parser(
+        "run",
+        help="load (incrementally) every business and resource into the warehouse",
+        description="Read what changed in Sage since the last run and merge it into the warehouse. "
+        "The first run reads everything (or since --start-date).",
+        epilog=f"resources: {', '.join(RESOURCE_NAMES)}",
+    )
+    _add_run_arguments(run_cmd)
+
+    demo = commands.add_parser(
+        "demo",
+        help="start a local Sage sandbox, connect, load it into DuckDB and show what landed",
+        description="Everything end to end without a Sage account: a sandbox Sage on loopback, "
+        "`auth` against it, a first run, a week of business, an incremental run.",
+    )
+    demo.add_argument("--invoices", type=int, default=2000, help="sales invoices per business (default 2000)")
+    demo.add_argument(
+        "--dir", default=".demo", help="where the demo keeps its DuckDB file and tokens (default .demo)"
+    )
+    return parser
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resources",
+        type=_names,
+        help="comma-separated resources to load (default: all), e.g. sales_invoices,contact_payments",
+    )
+    parser.add_argument(
+        "--business",
+        action="append",
+        dest="businesses",
+        metavar="ID",
+        help="a business id to load (repeatable; default all)",
+    )
+    parser.add_argument(
+        "--start-date", help="first run only: load rows created or updated since this date (YYYY-MM-DD)"
+    )
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="forget the watermarks and read everything again; tables are kept and merged, and rows "
+        "that vanished from Sage are marked deleted",
+    )
+    parser.add_argument("--dataset", default="sage", help="dataset (schema) to load into (default sage)")
+    parser.add_argument("--destination", default="duckdb", help="a dlt destination name (default duckdb)")
+    parser.add_argument(
+        "--duckdb",
+        metavar="PATH",
+        help="DuckDB file (default: DESTINATION__DUCKDB__CREDENTIALS, else ./sage_accounting.duckdb)",
+    )
+    parser.add_argument(
+        "--pipeline-name", default=PIPELINE_NAME, help=f"dlt pipeline name (default {PIPELINE_NAME})"
+    )
+    parser.add_argument("--pipelines-dir", help="where dlt keeps the pipeline's state (default dlt's)")
+    parser.add_argument("--quiet", action="store_true", help="no progress, only the summary and errors")
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def command_auth(args: argparse.Namespace, out: TextIO) -> int:
+    settings = auth_settings(**({"redirect_uri": args.redirect_uri} if args.redirect_uri else {}))
+    opener = None if args.no_browser else webbrowser.open
+    businesses = run_auth(settings, out, open_url=opener, timeout=args.timeout)
+    print(f"Connected. Tokens stored in {settings.connection.token_store} (mode 0600).", file=out)
+    _print_businesses(businesses, out)
+    return EXIT_OK
+
+
+def command_businesses(args: argparse.Namespace, out: TextIO) -> int:
+    with SageConnection(auth_settings().connection) as sage:
+        _print_businesses(sage.businesses(), out)
+    return EXIT_OK
+
+
+def command_run(args: argparse.Namespace, out: TextIO) -> int:
+    request = RunRequest(
+        pipeline_name=args.pipeline_name,
+        dataset=args.dataset,
+        destination=args.destination,
+        duckdb_path=args.duckdb,
+        pipelines_dir=args.pipelines_dir,
+        resources=args.resources,
+        business_ids=args.businesses,
+        start_date=args.start_date,
+        full_refresh=args.full_refresh,
+        progress=not args.quiet,
+    )
+    print_report(run(request), out)
+    return EXIT_OK
+
+
+def command_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from pipelines.demo import run_demo  # noqa: PLC0415 (the sandbox is only needed for the demo)
+
+    return run_demo(invoices=args.invoices, folder=args.dir, out=out)
+
+
+def _print_businesses(businesses: Sequence[dict[str, Any]], out: TextIO) -> None:
+    print(f"{len(businesses)} business(es):", file=out)
+    for business in businesses:
+        print(f"  {business['id']}  {business.get('name') or business.get('displayed_as') or ''}", file=out)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "auth": command_auth,
+    "businesses": command_businesses,
+    "run": command_run,
+    "demo": command_demo,
+}
+
+
+# -- errors -> one line and an exit code -----------------------------------------------------------
+
+
+def classify(error: BaseException) -> tuple[int, str]:
+    """The exit code and the one line to print for a failure (wrapped by dlt or not)."""
+    chain = list(_chain(error))
+    for cause in chain:
+        if isinstance(cause, RunLocked):
+            return EXIT_LOCKED, f"{cause}; nothing was done. Try again when it has finished."
+        if isinstance(cause, ReauthorizationError):
+            return EXIT_REAUTH, str(cause)
+        if isinstance(cause, AmbiguousRefreshError | SageApiError | SageDataError | UnsafeNextLinkError):
+            return EXIT_SAGE, f"Sage: {cause}"
+        if isinstance(cause, SageSourceError):
+            return EXIT_CONFIG, str(cause)
+        if isinstance(cause, ConfigFieldMissingException):
+            return EXIT_CONFIG, _missing_settings(cause)
+    step = getattr(error, "step", None)
+    if step == "load":
+        return EXIT_LOAD, f"the destination failed to load: {_first_line(chain[-1])}"
+    return (
+        EXIT_BUG,
+        f"unexpected error: {type(chain[-1]).__name__}: {_first_line(chain[-1])} (rerun with --debug)",
+    )
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _missing_settings(error: ConfigFieldMissingException) -> str:
+    names = ", ".join(error.fields)
+    env = ", ".join(f"SOURCES__SAGE_ACCOUNTING__{name.upper()}" for name in error.fields)
+    return (
+        f"missing setting(s): {names}. Add them under [sources.sage_accounting] in .dlt/secrets.toml "
+        f"(or .dlt/config.toml), or set {env}"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    _configure_logging(args)
+    try:
+        return COMMANDS[args.command](args, out)
+    except KeyboardInterrupt:
+        print("sage-pipeline: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        code, message = classify(error)
+        if args.debug:
+            logging.getLogger("sage_pipeline").exception("failed")
+        print(f"sage-pipeline {args.command}: {message}", file=sys.stderr)
+        return code
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = (
+        logging.DEBUG if args.debug else logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+    )
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""What a run prints when it is done: where the rows went, and how many per table."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from pipelines.runner import RunReport, duckdb_file
+
+
+def print_report(report: RunReport, out: TextIO) -> None:
+    loaded = {table: rows for table, rows in sorted(report.rows.items()) if rows}
+    where = duckdb_file(report.pipeline) or report.destination
+    print(
+        f"Loaded {report.total_rows:,} rows into {where} (dataset {report.dataset}) in {report.seconds:.1f}s",
+        file=out,
+    )
+    for table, rows in loaded.items():
+        print(f"  {table:<48} {rows:>10,}", file=out)

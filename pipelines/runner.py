@@ -1,0 +1,128 @@
+"""One scheduled run: lock, extract from Sage, load, mark deletions, report.
+
+* A run lock (``filelock``, beside dlt's pipeline folder) keeps two runs of the same pipeline
+  from interleaving; the second one gets :class:`RunLocked` and leaves everything untouched.
+* DuckDB is the default destination (a file path may be given); any other dlt destination is
+  chosen by name and configured the dlt way (``DESTINATION__<NAME>__CREDENTIALS``, ...).
+* Deletions are applied after the load (:func:`sage_source.apply_deletions`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.pipeline import get_dlt_pipelines_dir
+from dlt.common.runtime.collector import LogCollector
+from filelock import FileLock, Timeout
+
+from pipelines.settings import hard_delete_setting
+from sage_source import apply_deletions, sage_accounting
+
+log = logging.getLogger("sage_pipeline")
+PIPELINE_NAME = "sage_accounting"
+
+
+class RunLocked(Exception):  # noqa: N818 (a state, not a failure)
+    """Another run of this pipeline holds the lock."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    pipeline_name: str = PIPELINE_NAME
+    dataset: str = "sage"
+    destination: str = "duckdb"
+    duckdb_path: str | None = None
+    pipelines_dir: str | None = None
+    resources: list[str] | None = None
+    business_ids: list[str] | None = None
+    start_date: str | None = None
+    full_refresh: bool = False
+    progress: bool = True
+    source_options: dict[str, Any] = field(default_factory=dict)  # more source arguments (tests, benchmarks)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    rows: dict[str, int]  # rows loaded per table in this run
+    seconds: float
+    destination: str
+    dataset: str
+    pipeline: dlt.Pipeline
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def lock_path(request: RunRequest) -> Path:
+    folder = Path(request.pipelines_dir or get_dlt_pipelines_dir())
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{request.pipeline_name}.run.lock"
+
+
+def make_pipeline(request: RunRequest) -> dlt.Pipeline:
+    destination: Any = request.destination
+    if request.destination == "duckdb" and request.duckdb_path:
+        Path(request.duckdb_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        destination = dlt.destinations.duckdb(credentials=str(Path(request.duckdb_path).expanduser()))
+    options: dict[str, Any] = {}
+    if request.progress:  # dlt's log collector: rows per resource and table every few seconds
+        options["progress"] = LogCollector(log_period=10, logger=sys.stderr, dump_system_stats=False)
+    if request.pipelines_dir:
+        options["pipelines_dir"] = request.pipelines_dir
+    pipeline: dlt.Pipeline = dlt.pipeline(
+        pipeline_name=request.pipeline_name, destination=destination, dataset_name=request.dataset, **options
+    )
+    return pipeline
+
+
+def run(request: RunRequest) -> RunReport:
+    """Extract, load and apply deletions, holding the pipeline's run lock throughout."""
+    lock = FileLock(str(lock_path(request)), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunLocked(f"another run of pipeline {request.pipeline_name!r} is in progress") from None
+    try:
+        started = time.perf_counter()
+        pipeline = make_pipeline(request)
+        source = sage_accounting(
+            resources=request.resources,
+            business_ids=request.business_ids,
+            start_date=request.start_date,
+            full_refresh=request.full_refresh,
+            **request.source_options,
+        )
+        pipeline.run(source)
+        apply_deletions(pipeline, hard_delete=hard_delete_setting())
+        trace = pipeline.last_trace
+        counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
+        rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
+        return RunReport(
+            rows=rows,
+            seconds=time.perf_counter() - started,
+            destination=str(
+                pipeline.destination.destination_name if pipeline.destination else request.destination
+            ),
+            dataset=request.dataset,
+            pipeline=pipeline,
+        )
+    finally:
+        lock.release()
+
+
+def duckdb_file(pipeline: dlt.Pipeline) -> str | None:
+    """The DuckDB database a pipeline loads into, if its destination is DuckDB."""
+    try:
+        with pipeline.sql_client() as sql:
+            rows = sql.execute_sql("SELECT path FROM duckdb_databases() WHERE NOT internal")
+    except Exception:
+        return None
+    paths = [row[0] for row in rows or [] if row[0]]
+    return str(Path(paths[0]).resolve()) if paths else None
