@@ -79,6 +79,19 @@ class Sandbox:
             changes = self.world.advance(start, end)
         return {"from": start, "to": end, "businesses": changes}
 
+    def delete_unused(self, business_id: str, resource: str, row_id: str) -> None:
+        """Delete a row nothing refers to, as a user deletes an unused ledger account or tax rate.
+
+        The caller vouches that nothing refers to it. Lists without a delete feed (ledger
+        accounts, tax rates) then simply stop showing it, which only an id sweep notices.
+        """
+        with self.lock:
+            collection = self.business(business_id)[resource]
+            position = collection.position_of(row_id)
+            if position is None or not collection.is_live(position):
+                raise KeyError(f"{resource}/{row_id} is not a live row of business {business_id}")
+            collection.delete(position, self.clock.now_ts())
+
     def move_clock(self, seconds: float) -> int:
         """Let time pass without business activity (token expiry, rate-limit windows)."""
         self.clock.advance(seconds)

@@ -60,6 +60,7 @@ def sage_accounting(
     id_sweep_days: float = ID_SWEEP_DAYS,
     request_timeout: float = 60.0,
     max_retries: int = 8,
+    retry_backoff_seconds: float = 1.0,
     full_refresh: bool = False,
 ) -> Iterable[DltResource]:
     """Every analytics object of the selected Sage businesses, incrementally, with deletes.
@@ -78,6 +79,8 @@ def sage_accounting(
         requests_per_minute, max_concurrency: stay under Sage's limits (None: no budget).
         id_sweep_days: how often lists without a delete feed are swept for vanished ids.
         request_timeout, max_retries: per request.
+        retry_backoff_seconds: the first backoff after a 5xx or a dropped connection (then doubled,
+            with jitter, up to a minute); a 429 waits what its ``Retry-After`` says.
         full_refresh: forget the watermarks and read everything again (tables are kept).
     """
     chosen = _chosen_resources(resources)
@@ -94,6 +97,7 @@ def sage_accounting(
             max_concurrency=max_concurrency,
             request_timeout=request_timeout,
             max_retries=max_retries,
+            retry_backoff_seconds=retry_backoff_seconds,
         )
     )
     businesses = _chosen_businesses(connection, business_ids)

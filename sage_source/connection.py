@@ -33,6 +33,7 @@ class ConnectionSettings:
     max_concurrency: int = 4
     request_timeout: float = 60.0
     max_retries: int = 8
+    retry_backoff_seconds: float = 1.0
 
     def __repr__(self) -> str:  # the secret and the refresh token never reach a log or trace
         return f"ConnectionSettings(api_base_url={self.api_base_url!r}, token_store={self.token_store!r})"
@@ -81,6 +82,7 @@ class SageConnection:
                 items_per_page=settings.items_per_page,
                 timeout=settings.request_timeout,
                 max_retries=settings.max_retries,
+                backoff_base=settings.retry_backoff_seconds,
             ),
             SageAuth(self.tokens),
             self.limiter,
@@ -91,7 +93,7 @@ class SageConnection:
         """Every business the user can reach (``GET /businesses``), lead business first as Sage lists them."""
         reader = PageReader("businesses")
         found: list[dict[str, Any]] = []
-        for fetched in self.client.pages("businesses", {}, None, reader):
+        for fetched in self.client.pages("businesses", {"attributes": "all"}, None, reader):
             found.extend(fetched.page.items.select(["id", "name", "displayed_as"]).to_pylist())
         return found
 

@@ -286,7 +286,7 @@ def businesses_resource(business_ids: list[str], client: SageClient) -> DltResou
     @dlt.resource(name="businesses", write_disposition=MERGE, primary_key=("business_id", "id"))
     def businesses() -> Iterator[pa.Table]:
         wanted = pa.array(business_ids, pa.string())
-        for fetched in client.pages("businesses", {}, None, reader):
+        for fetched in client.pages("businesses", {"attributes": "all"}, None, reader):
             items = fetched.page.items.filter(pc.is_in(fetched.page.items.column("id"), wanted))
             table = reader.tables(items, "")["businesses"]
             table = table.set_column(

@@ -56,7 +56,13 @@ MODELS = {
     "businesses": "UB:Business",
 }
 # Entities without an endpoint of their own in this spec: referenced by id, not expanded.
-EXTRA_REFERENCES = {"Base", "Generic", "RecurringSalesInvoice", "SalesInvoiceQuoteEstimate", "TransactionOrigin"}
+EXTRA_REFERENCES = {
+    "Base",
+    "Generic",
+    "RecurringSalesInvoice",
+    "SalesInvoiceQuoteEstimate",
+    "TransactionOrigin",
+}
 MAX_DEPTH = 3
 
 
@@ -92,7 +98,9 @@ def field(schema: dict[str, Any], definitions: dict[str, Any], references: set[s
     return "text"  # untyped objects arrive as text (none are used by the served models)
 
 
-def fields(definition: dict[str, Any], definitions: dict[str, Any], references: set[str], depth: int) -> dict[str, Any]:
+def fields(
+    definition: dict[str, Any], definitions: dict[str, Any], references: set[str], depth: int
+) -> dict[str, Any]:
     return {
         name: field(schema, definitions, references, depth)
         for name, schema in definition.get("properties", {}).items()
