@@ -22,7 +22,6 @@ import random
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +30,8 @@ import tenacity
 
 from sage_source.errors import SageApiError, SageDataError, SageSourceError, UnsafeNextLinkError
 from sage_source.limiter import RequestLimiter
-from sage_source.pages import Page, PageReader
+from sage_source.pages import Page, PageOrder, PageReader, next_link
+from sage_source.readahead import ahead
 
 log = logging.getLogger("sage_source")
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "x-amzn-requestid")
@@ -60,8 +60,17 @@ class _RetryableError(Exception):
 
 
 @dataclass(frozen=True)
+class RawPage:
+    """A page's body as Sage sent it, its ``$next``, and the server's time (``Date`` header)."""
+
+    body: bytes
+    next: str | None
+    server_time: float | None
+
+
+@dataclass(frozen=True)
 class Fetched:
-    """A page and the server's time when it answered (its ``Date`` header)."""
+    """A parsed page and the server's time when it answered."""
 
     page: Page
     server_time: float | None
@@ -183,62 +192,54 @@ class SageClient:
 
     # -- paging -------------------------------------------------------------------------------
 
-    def pages(
-        self,
-        path: str,
-        params: Mapping[str, Any],
-        business_id: str | None,
-        reader: PageReader,
-        prefetch: bool = True,
-    ) -> Iterator[Fetched]:
-        """Every page of a list, following ``$next``; large failing pages are fetched in halves.
+    def raw_pages(
+        self, path: str, params: Mapping[str, Any], business_id: str | None, read_ahead: int = 8
+    ) -> Iterator[RawPage]:
+        """Every page of a list as bytes, following ``$next``; failing large pages come in halves.
 
-        With ``prefetch`` the next page is requested while the caller works on this one (one
-        request ahead, in order, so ``$next`` is still followed exactly as Sage gives it).
+        Bodies are not parsed here (the caller parses several at once, which is cheaper):
+        ``$next`` is read from the envelope. Pages are fetched by a thread up to ``read_ahead``
+        pages ahead of the caller, in order, so Sage serves the next pages while we parse these.
         """
+        walk = self._walk(path, params, business_id)
+        return walk if read_ahead < 1 else ahead(walk, read_ahead, name=f"sage-{path}")
+
+    def _walk(self, path: str, params: Mapping[str, Any], business_id: str | None) -> Iterator[RawPage]:
         size = int(params.get("items_per_page", self.settings.items_per_page))
         url: httpx.URL = self.url(path)
         query: Mapping[str, Any] | None = {**params, "items_per_page": size}
         seen: set[str] = set()
-        rows = 0
-        last_page = 0
-        pending: Future[httpx.Response] | None = None
-        pool = ThreadPoolExecutor(1, thread_name_prefix="sage-prefetch") if prefetch else None
-        try:
-            while True:
-                try:
-                    response = pending.result() if pending is not None else self.get(url, query, business_id)
-                except SageApiError as error:
-                    if error.status not in _DEGRADABLE or size <= self.settings.min_page_size:
-                        raise
-                    size = max(self.settings.min_page_size, size // 2)
-                    log.warning("%s: pages of %d keep failing; trying pages of %d", path, size * 2, size)
-                    url, query = self.url(path), {**params, "items_per_page": size, "page": rows // size + 1}
-                    continue
-                finally:
-                    pending = None
-                page = reader.read(response.content)
-                if page.page <= last_page:
-                    raise SageDataError(
-                        f"{path}: Sage returned page {page.page} again after page {last_page}"
-                    )
-                last_page = page.page
-                rows += len(page.items)
-                if page.next is not None:
-                    url, query = self.next_url(page.next), None
-                    if str(url) in seen:
-                        raise SageDataError(
-                            f"{path}: $next repeats {url.path}?{url.query.decode()}; stopping"
-                        )
-                    seen.add(str(url))
-                    if pool is not None:
-                        pending = pool.submit(self.get, url, None, business_id)
-                yield Fetched(page, server_time(response))
-                if page.next is None:
-                    return
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+        offset = 0  # items before the next page (every page but the last is full)
+        while True:
+            try:
+                response = self.get(url, query, business_id)
+            except SageApiError as error:
+                if error.status not in _DEGRADABLE or size <= self.settings.min_page_size:
+                    raise
+                size = max(self.settings.min_page_size, size // 2)
+                log.warning("%s: pages of %d keep failing; trying pages of %d", path, size * 2, size)
+                url, query = self.url(path), {**params, "items_per_page": size, "page": offset // size + 1}
+                continue
+            offset += size
+            body = response.content
+            link = next_link(body, path)
+            yield RawPage(body, link, server_time(response))
+            if link is None:
+                return
+            url, query = self.next_url(link), None
+            if str(url) in seen:
+                raise SageDataError(f"{path}: $next repeats {url.path}?{url.query.decode()}; stopping")
+            seen.add(str(url))
+
+    def pages(
+        self, path: str, params: Mapping[str, Any], business_id: str | None, reader: PageReader
+    ) -> Iterator[Fetched]:
+        """Every page of a list, parsed one by one (for the small lists: delete feeds, ids)."""
+        order = PageOrder(path)
+        for raw in self.raw_pages(path, params, business_id, read_ahead=0):
+            page = reader.read(raw.body)
+            order.check(page)
+            yield Fetched(page, raw.server_time)
 
     def get_json(self, path: str, business_id: str | None = None) -> Any:
         """A single object (``/financial_settings``, ``/businesses/{id}``)."""

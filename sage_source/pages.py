@@ -17,6 +17,7 @@ parsed again in Python with numbers kept as their literal digits, never as float
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,69 @@ class Page:
     page: int
     next: str | None
     items: pa.Table  # one row per item, columns as read (structs not yet flattened)
+    fast: bool = True  # read by the fast reader (see models.py): fewer casts to do
+
+
+_NEXT = re.compile(rb'^\s*\{[^{\[]*?"\$next"\s*:\s*(null|"(?:[^"\\]|\\.)*")')
+
+
+def next_link(body: bytes, endpoint: str) -> str | None:
+    """A page's ``$next`` without parsing the page.
+
+    Sage's envelope puts ``$next`` among the scalar fields before ``$items``; the pattern only
+    accepts it there (before any ``{`` or ``[``), so it cannot be fooled by a value inside an
+    item. Any other layout is parsed as JSON.
+    """
+    found = _NEXT.match(body)
+    if found is not None:
+        link: str | None = json.loads(found.group(1))
+        return link
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise SageDataError(f"{endpoint}: the page is not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise SageDataError(f"{endpoint}: the page is not a JSON object")
+    value = document.get("$next")
+    return value if isinstance(value, str) else None
+
+
+class PageOrder:
+    """Pages of one listing must come in increasing ``$page`` order; a repeat is a server bug."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.last = 0
+
+    def check(self, page: Page) -> None:
+        if page.page <= self.last:
+            raise SageDataError(
+                f"{self.endpoint}: Sage returned page {page.page} again after page {self.last}"
+            )
+        self.last = page.page
+
+
+class _Reading:
+    """One way of reading a page: its schema and the casts that finish it."""
+
+    def __init__(self, fields: dict[str, Field], children: tuple[str, ...], fast: bool) -> None:
+        self.item_type = struct_of(fields, children, fast)
+        self.schema = pa.schema(
+            [
+                ("$total", pa.int64()),
+                ("$page", pa.int64()),
+                ("$next", pa.string()),
+                ("$items", pa.list_(self.item_type)),
+            ]
+        )
+        self.options = pj.ParseOptions(
+            explicit_schema=self.schema, unexpected_field_behavior="ignore", newlines_in_values=True
+        )
+        self.parent_casts = casts({k: v for k, v in fields.items() if k not in children}, fast)
+        self.child_casts = {name: casts(_item_fields(fields[name]), fast) for name in children}
+
+    def read(self, body: bytes) -> pa.Table:
+        return pj.read_json(pa.py_buffer(body), read_options=_READ_OPTIONS, parse_options=self.options)
 
 
 class PageReader:
@@ -49,53 +113,91 @@ class PageReader:
         self.endpoint = endpoint
         self.fields = fields if fields is not None else fields_of(endpoint)
         self.children = children
-        self.item_type = struct_of(self.fields)
-        self.schema = pa.schema(
-            [
-                ("$total", pa.int64()),
-                ("$page", pa.int64()),
-                ("$next", pa.string()),
-                ("$items", pa.list_(self.item_type)),
-            ]
-        )
-        self._parse = pj.ParseOptions(
-            explicit_schema=self.schema, unexpected_field_behavior="ignore", newlines_in_values=True
-        )
-        self.parent_casts = casts({k: v for k, v in self.fields.items() if k not in children})
-        self.child_casts = {name: casts(_item_fields(self.fields[name])) for name in children}
+        self._fast = _Reading(self.fields, children, fast=True)
+        self._text = _Reading(self.fields, children, fast=False)
 
     # -- reading ------------------------------------------------------------------------------
 
     def read(self, body: bytes) -> Page:
+        """Fast when Sage's values are what its spec says; else as text, then cast (and explained)."""
+        reading = self._fast
         try:
-            table = pj.read_json(pa.py_buffer(body), read_options=_READ_OPTIONS, parse_options=self._parse)
-        except pa.ArrowInvalid as exc:
-            if "changed from string to number" not in str(exc):
-                raise SageDataError(
-                    f"{self.endpoint}: the page is not valid JSON of the expected shape ({exc})"
-                ) from exc
-            table = self._read_numbers_as_text(body)
+            table = reading.read(body)
+        except pa.ArrowInvalid:
+            reading = self._text
+            try:
+                table = reading.read(body)
+            except pa.ArrowInvalid as exc:
+                if "changed from string to number" not in str(exc):
+                    raise SageDataError(
+                        f"{self.endpoint}: the page is not valid JSON of the expected shape ({exc})"
+                    ) from exc
+                table = self._read_numbers_as_text(body)
         if table.num_rows != 1:
             raise SageDataError(f"{self.endpoint}: expected one JSON object per page, got {table.num_rows}")
-        items = table.column("$items").combine_chunks()
-        rows = pc.list_flatten(items) if len(items) else pa.array([], self.item_type)
-        total = table.column("$total")[0].as_py()
-        return Page(
-            total=total if total is not None else len(rows),
-            page=table.column("$page")[0].as_py() or 1,
-            next=table.column("$next")[0].as_py(),
-            items=pa.Table.from_struct_array(rows),
-        )
+        return self._pages(table, reading)[0]
+
+    def read_many(self, bodies: list[bytes]) -> list[Page]:
+        """Several pages in one parse (cheaper than one by one); falls back to one by one."""
+        if len(bodies) == 1:
+            return [self.read(bodies[0])]
+        buffer = b"\n".join(bodies)
+        options = pj.ReadOptions(block_size=len(buffer) + 1, use_threads=False)
+        try:
+            table = pj.read_json(pa.py_buffer(buffer), read_options=options, parse_options=self._fast.options)
+        except pa.ArrowInvalid:
+            return [self.read(body) for body in bodies]
+        if table.num_rows != len(bodies):
+            return [self.read(body) for body in bodies]
+        return self._pages(table, self._fast)
+
+    def _pages(self, table: pa.Table, reading: _Reading) -> list[Page]:
+        """One page per row of a parsed table; each page's items are a slice of one array."""
+        lists = table.column("$items").combine_chunks()
+        offsets = lists.offsets.to_pylist()
+        values = lists.values
+        if len(values):
+            items = pa.Table.from_struct_array(values)
+        else:
+            items = pa.Table.from_struct_array(pa.array([], reading.item_type))
+        totals = table.column("$total").to_pylist()
+        numbers = table.column("$page").to_pylist()
+        links = table.column("$next").to_pylist()
+        pages = []
+        for row in range(table.num_rows):
+            start, end = offsets[row] - offsets[0], offsets[row + 1] - offsets[0]
+            total = totals[row]
+            pages.append(
+                Page(
+                    total=total if total is not None else end - start,
+                    page=numbers[row] or 1,
+                    next=links[row],
+                    items=items.slice(start, end - start),
+                    fast=reading is self._fast,
+                )
+            )
+        return pages
+
+    @staticmethod
+    def merge(pages: list[Page]) -> Page:
+        """Pages read together, as one page of all their items (shaped in one go)."""
+        if len(pages) == 1:
+            return pages[0]
+        if len({p.fast for p in pages}) > 1:  # one page fell back to the text reader
+            raise ValueError("pages read in different ways cannot be merged")
+        last = pages[-1]
+        items = pa.concat_tables([p.items for p in pages])
+        return Page(total=last.total, page=last.page, next=last.next, items=items, fast=last.fast)
 
     def _read_numbers_as_text(self, body: bytes) -> pa.Table:
         """The slow path: JSON numbers in text/decimal fields become their literal digits."""
         document = json.loads(body, parse_float=str)
         document["$items"] = [_texts(item, self.fields) for item in document.get("$items") or []]
-        return pa.Table.from_pylist([document], schema=self.schema)
+        return pa.Table.from_pylist([document], schema=self._text.schema)
 
     # -- shaping ------------------------------------------------------------------------------
 
-    def tables(self, items: pa.Table, business_id: str, replaces: bool = True) -> dict[str, pa.Table]:
+    def tables(self, page: Page, business_id: str, replaces: bool = True) -> dict[str, pa.Table]:
         """The parent table (``endpoint``) and one table per child list (``endpoint__child``).
 
         ``replaces``: the rows may already be loaded (an incremental run), so parents whose lists
@@ -103,14 +205,15 @@ class PageReader:
         has nothing to replace and skips them (at a million invoices, millions of markers).
         """
         out: dict[str, pa.Table] = {}
+        reading = self._fast if page.fast else self._text
+        items = page.items
         ids = items.column("id") if self.children else None
         for name in self.children:
-            out[f"{self.endpoint}__{name}"] = self._child(
-                items.column(name), ids, business_id, name, replaces
-            )
+            column = items.column(name)
+            out[f"{self.endpoint}__{name}"] = self._child(column, ids, business_id, name, reading, replaces)
         parent = items.drop_columns(list(self.children))
         parent = _flatten(parent)
-        parent = _apply_casts(parent, self.parent_casts, self.endpoint)
+        parent = _apply_casts(parent, reading.parent_casts, self.endpoint)
         parent = parent.append_column("business_id", pa.array([business_id] * len(parent), pa.string()))
         out[self.endpoint] = parent
         return out
@@ -121,6 +224,7 @@ class PageReader:
         ids: pa.ChunkedArray | None,
         business_id: str,
         name: str,
+        reading: _Reading,
         replaces: bool,
     ) -> pa.Table:
         assert ids is not None
@@ -130,7 +234,7 @@ class PageReader:
             table = pa.Table.from_struct_array(values)
         else:
             table = pa.table({"value": values})
-        table = _apply_casts(_flatten(table), self.child_casts[name], f"{self.endpoint}.{name}")
+        table = _apply_casts(_flatten(table), reading.child_casts[name], f"{self.endpoint}.{name}")
         parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
         offsets = lists.offsets.to_numpy()
         positions = np.arange(len(parents)) - offsets[parents]
@@ -186,7 +290,7 @@ def _apply_casts(table: pa.Table, plan: list[Cast], where: str) -> pa.Table:
         if column.null_count == len(column):
             columns[cast.column] = pa.nulls(len(column), cast.to)
             continue
-        if cast.kind != "decimal":  # Sage sends "" for some unset dates
+        if cast.kind != "decimal" and pa.types.is_string(column.type):  # "" for some unset dates
             blank = pc.equal(column, "")
             if pc.any(blank).as_py():
                 column = pc.if_else(blank, pa.scalar(None, pa.string()), column)

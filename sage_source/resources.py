@@ -4,10 +4,8 @@ A resource is named after its Sage endpoint and loads the table of that name (me
 ``business_id, id``), its child tables (``sales_invoices__invoice_lines``), and the delete
 records of :mod:`sage_source.deletions`. Per business it:
 
-1. reads what changed since the watermark (``updated_or_created_since``, newest first where
-   Sage can sort, so a row edited while we page moves towards pages already read and is
-   re-read next run rather than pushing an unread row past us), or the whole list for small
-   lists and those whose values change without ``updated_at`` moving (bank balances);
+1. reads what changed since the watermark (``updated_or_created_since``), or the whole list for
+   small lists and those whose values change without ``updated_at`` moving (bank balances);
 2. asks the delete feed (``deleted_since``) what went since the last run, where there is one;
 3. lists the ids (nothing else) of lists without a delete feed, every ``id_sweep_days``;
 4. moves the watermarks (:mod:`sage_source.watermarks`) only after all of that succeeded.
@@ -20,9 +18,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import groupby
 from typing import Any
 
 import dlt
@@ -30,15 +29,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
-from sage_source.client import SageClient, server_time
+from sage_source.client import RawPage, SageClient, server_time
 from sage_source.deletions import DELETIONS_HINTS, SWEEPS_HINTS, sweep, tombstones
 from sage_source.models import TIMESTAMP, keys_required
-from sage_source.pages import REPLACED, PageReader
+from sage_source.pages import REPLACED, Page, PageOrder, PageReader
+from sage_source.readahead import ahead
 from sage_source.settings import BATCH_ROWS, DELETIONS_TABLE, MERGE, SWEEPS_TABLE, Endpoint
 from sage_source.watermarks import Cursor
 
 log = logging.getLogger("sage_source")
 SYNCED_AT = "_sage_synced_at"  # the server's time when the row was read (dates id sweeps)
+PARSE_BYTES = 4 << 20  # pages parsed together (a page of 200 invoices is about 1 MB)
 _TOMBSTONE_FIELDS = {"id": "text", "deleted_at": "timestamp"}
 _ID_FIELDS = {"id": "text"}
 
@@ -88,8 +89,6 @@ def _sync(
     params: dict[str, Any] = {"attributes": "all", **endpoint.params}
     if since is not None:
         params["updated_or_created_since"] = since
-    if endpoint.sort_by_updated:
-        params["sort"] = "updated_at:desc"
     # A whole listing is also a sweep: rows it no longer has are gone (small lists every run; a
     # full refresh catches deletions an earlier run missed).
     listed_ids: list[pa.Array] | None = [] if since is None and (endpoint.swept or loaded_before) else None
@@ -97,17 +96,24 @@ def _sync(
     started: datetime | None = None
     newest: datetime | None = None
     rows = 0
-    for fetched in client.pages(endpoint.name, params, business_id, reader):
-        read_at = _moment(fetched.server_time)
-        started = started or read_at
-        tables = reader.tables(fetched.page.items, business_id, replaces=loaded_before)
-        parent = with_sync_columns(tables[endpoint.name], read_at)
-        tables[endpoint.name] = parent
-        newest = _latest(newest, parent)
-        rows += len(parent)
-        if listed_ids is not None:
-            listed_ids.append(parent.column("id").combine_chunks())
-        yield from batch.add(tables)
+    totals: list[int] = []
+    order = PageOrder(endpoint.name)
+    parsed = ahead(_parsed(client.raw_pages(endpoint.name, params, business_id), reader), depth=2)
+    for raws, pages in parsed:
+        read_at = _moment(raws[-1].server_time)
+        started = started or _moment(raws[0].server_time)
+        for page in pages:
+            order.check(page)
+            totals.append(page.total)
+        for _, group in groupby(pages, key=lambda page: page.fast):
+            tables = reader.tables(PageReader.merge(list(group)), business_id, replaces=loaded_before)
+            parent = with_sync_columns(tables[endpoint.name], read_at)
+            tables[endpoint.name] = parent
+            newest = _latest(newest, parent)
+            rows += len(parent)
+            if listed_ids is not None:
+                listed_ids.append(parent.column("id").combine_chunks())
+            yield from batch.add(tables)
     started = started or datetime.now(UTC)
 
     deleted = 0
@@ -125,7 +131,7 @@ def _sync(
         yield from batch.add({SWEEPS_TABLE: sweep(business_id, endpoint.name, ids, swept)})
     if swept is None and endpoint.swept and not loaded_before:
         swept = started  # the first load listed everything: the next sweep is due a cadence later
-    cursor.finish(newest, started, swept)
+    cursor.finish(_watermark(newest, started, totals, endpoint.name), started, swept)
     log.info(
         "%s · business %s: %d row(s) %s%s",
         endpoint.name,
@@ -134,6 +140,24 @@ def _sync(
         f"changed since {since}" if since else "read in full",
         f", {deleted} deleted" if deleted else "",
     )
+
+
+def _parsed(raws: Iterator[RawPage], reader: PageReader) -> Iterator[tuple[list[RawPage], list[Page]]]:
+    """Pages parsed a few megabytes at a time (one parse for several pages is cheaper).
+
+    Run in its own thread (``ahead``): Arrow parses without holding the GIL, so parsing these
+    pages overlaps fetching the next ones and handing the last ones to dlt.
+    """
+    group: list[RawPage] = []
+    size = 0
+    for raw in raws:
+        group.append(raw)
+        size += len(raw.body)
+        if size >= PARSE_BYTES:
+            yield group, reader.read_many([r.body for r in group])
+            group, size = [], 0
+    if group:
+        yield group, reader.read_many([r.body for r in group])
 
 
 def _deleted(
@@ -186,6 +210,21 @@ def with_sync_columns(parent: pa.Table, read_at: datetime) -> pa.Table:
         .append_column("deleted_at", deleted_at)
         .append_column(SYNCED_AT, pa.array([read_at] * rows, TIMESTAMP))
     )
+
+
+def _watermark(newest: datetime | None, started: datetime, totals: list[int], name: str) -> datetime | None:
+    """How far this read can vouch for: never past the moment the listing began.
+
+    Sage pages by offset. A row edited while we page keeps its place or joins the listing, and
+    its new ``updated_at`` is after ``started``, so capping the watermark there re-reads it next
+    run. A row deleted while we page shifts the rows after it one place back, so one unread row
+    may slip past a page boundary: when ``$total`` shrank, the watermark stays where it was and
+    the next run reads the same window again (merging what it already has).
+    """
+    if totals and totals[-1] < totals[0]:
+        log.warning("%s: rows were deleted while paging; the same window is read again next run", name)
+        return None
+    return min(newest, started) if newest is not None else None
 
 
 def _latest(newest: datetime | None, parent: pa.Table) -> datetime | None:
@@ -262,7 +301,7 @@ def child_hints(table_name: str) -> Any:
 def singleton_rows(reader: PageReader, body: bytes, business_id: str, read_at: datetime) -> pa.Table:
     """One object (``/financial_settings``) read as a one-row page: same types and casts as lists."""
     page = reader.read(b'{"$total":1,"$page":1,"$next":null,"$items":[' + body + b"]}")
-    table = reader.tables(page.items, business_id)[reader.endpoint]
+    table = reader.tables(page, business_id)[reader.endpoint]
     if "id" not in table.column_names:  # every parent table has an id; one per business here
         table = table.append_column("id", pa.array([business_id] * len(table), pa.string()))
     return keys_required(table.append_column(SYNCED_AT, pa.array([read_at] * len(table), TIMESTAMP)))
@@ -287,8 +326,9 @@ def businesses_resource(business_ids: list[str], client: SageClient) -> DltResou
     def businesses() -> Iterator[pa.Table]:
         wanted = pa.array(business_ids, pa.string())
         for fetched in client.pages("businesses", {"attributes": "all"}, None, reader):
-            items = fetched.page.items.filter(pc.is_in(fetched.page.items.column("id"), wanted))
-            table = reader.tables(items, "")["businesses"]
+            page = fetched.page
+            mine = replace(page, items=page.items.filter(pc.is_in(page.items.column("id"), wanted)))
+            table = reader.tables(mine, "")["businesses"]
             table = table.set_column(
                 table.column_names.index("business_id"), "business_id", table.column("id")
             )

@@ -36,7 +36,6 @@ class Endpoint:
     deleted_since: bool = True  # has a delete feed
     deleted_flag: bool = False  # deleted rows stay listed with ``deleted: true``
     children: tuple[str, ...] = ()  # lists loaded as child tables ``{name}__{child}``
-    sort_by_updated: bool = False  # accepts ``sort=updated_at``
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -58,38 +57,30 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "sales_invoices",
         children=("invoice_lines", "tax_analysis", "payments_allocations"),
-        sort_by_updated=True,
         params=ALLOCATIONS,
     ),
     Endpoint(
         "sales_credit_notes",
         children=("credit_note_lines", "tax_analysis", "payments_allocations"),
-        sort_by_updated=True,
         params=ALLOCATIONS,
     ),
-    Endpoint(
-        "sales_quick_entries", children=("payments_allocations",), sort_by_updated=True, params=ALLOCATIONS
-    ),
+    Endpoint("sales_quick_entries", children=("payments_allocations",), params=ALLOCATIONS),
     Endpoint(
         "purchase_invoices",
         children=("invoice_lines", "tax_analysis", "payments_allocations"),
-        sort_by_updated=True,
         params=ALLOCATIONS,
     ),
     Endpoint(
         "purchase_credit_notes",
         children=("credit_note_lines", "tax_analysis", "payments_allocations"),
-        sort_by_updated=True,
         params=ALLOCATIONS,
     ),
-    Endpoint(
-        "purchase_quick_entries", children=("payments_allocations",), sort_by_updated=True, params=ALLOCATIONS
-    ),
-    Endpoint("contact_payments", children=("allocated_artefacts",), sort_by_updated=True),
-    Endpoint("contact_allocations", children=("allocated_artefacts",), sort_by_updated=True),
-    Endpoint("other_payments", children=("payment_lines",), sort_by_updated=True),
-    Endpoint("bank_transfers", sort_by_updated=True),
-    Endpoint("bank_deposits", sort_by_updated=True),
+    Endpoint("purchase_quick_entries", children=("payments_allocations",), params=ALLOCATIONS),
+    Endpoint("contact_payments", children=("allocated_artefacts",)),
+    Endpoint("contact_allocations", children=("allocated_artefacts",)),
+    Endpoint("other_payments", children=("payment_lines",)),
+    Endpoint("bank_transfers"),
+    Endpoint("bank_deposits"),
     Endpoint("journals", children=("journal_lines",)),
     # The ledger: soft-deleted rows stay listed with ``deleted: true``.
     Endpoint("transactions", deleted_since=False, deleted_flag=True),
