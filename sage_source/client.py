@@ -216,8 +216,13 @@ class SageClient:
             except SageApiError as error:
                 if error.status not in _DEGRADABLE or size <= self.settings.min_page_size:
                     raise
-                size = max(self.settings.min_page_size, size // 2)
-                log.warning("%s: pages of %d keep failing; trying pages of %d", path, size * 2, size)
+                failing, size = size, max(self.settings.min_page_size, size // 2)
+                # Restart at the smaller pages' boundary at or before the first unread item: when
+                # the new size does not divide the offset, page offset // size + 1 starts before
+                # it (a few rows read twice, merged), and offset must be that page's start, or a
+                # later halving computes its page from an offset past what was read and skips rows.
+                offset -= offset % size
+                log.warning("%s: pages of %d keep failing; trying pages of %d", path, failing, size)
                 url, query = self.url(path), {**params, "items_per_page": size, "page": offset // size + 1}
                 continue
             offset += size
