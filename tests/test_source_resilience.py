@@ -1,0 +1,195 @@
+"""Sage failing, throttling and refusing: the load still ends equal to the books, or stops cleanly.
+
+Each test builds its own small sandbox, turns on its limits or faults over the admin HTTP API,
+and loads it with the real pipeline over real HTTP into a real DuckDB file. The sandbox's
+counters prove the trouble was really served. Where the sandbox cannot misbehave the way a
+test needs (one endpoint failing for hours), ``tests.fake_sage`` stands in front of it as a
+forwarding proxy on loopback and fails just that endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import dlt
+import httpx
+import pytest
+
+from pipelines.cli import EXIT_SAGE, classify
+from pipelines.runner import run
+from sage_sandbox import SandboxServer
+from tests.fake_sage import FakeSage, Reply, Seen, sage_error
+from tests.pipeline_env import PREFIX, Connected, connect, patched_env
+from tests.warehouse import mismatches
+
+Build = Callable[..., SandboxServer]
+
+
+def set_faults(server: SandboxServer, **settings: Any) -> None:
+    httpx.put(f"{server.urls.admin}/faults", json=settings).raise_for_status()
+
+
+def set_limits(server: SandboxServer, **settings: Any) -> None:
+    httpx.put(f"{server.urls.admin}/limits", json=settings).raise_for_status()
+
+
+def served(server: SandboxServer) -> dict[str, dict[str, int]]:
+    """Outcomes of API requests by route (``GET /v3.1/contacts`` → ``{"200": 4, "503": 1}``)."""
+    counters: dict[str, dict[str, int]] = httpx.get(f"{server.urls.admin}/counters").json()
+    return {route: outcomes for route, outcomes in counters.items() if " /v3.1/" in route}
+
+
+def outcomes(server: SandboxServer) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for by_outcome in served(server).values():
+        total.update(by_outcome)
+    return total
+
+
+def test_faults_during_a_full_load_of_two_businesses(fresh_server: Build, tmp_path: Path) -> None:
+    """5xx (Sage's JSON and a gateway's HTML), dropped and truncated responses: retried, equal."""
+    server = fresh_server(invoices=40, history_days=90)
+    connected = connect(server, tmp_path)
+    set_faults(server, seed=11, error_rate=0.2, drop_rate=0.05, truncate_rate=0.05)
+    # Pages of 20 make a few hundred requests, so every kind of fault is drawn many times.
+    connected.run(source_options={"items_per_page": 20, "max_retries": 12})
+
+    seen = outcomes(server)
+    for kind in ("500", "502", "503", "504", "drop", "truncate"):
+        assert seen[kind] > 0, (kind, seen)
+    assert set(seen) == {"200", "500", "502", "503", "504", "drop", "truncate"}, seen
+    assert len(server.sandbox.business_ids) == 2
+    with connected.warehouse() as warehouse:
+        assert mismatches(warehouse, server.sandbox) == []
+
+
+def test_heavy_pages_that_keep_failing_are_read_in_smaller_pages(fresh_server: Build, tmp_path: Path) -> None:
+    """Every ``attributes=all`` page of more than 10 items fails (as Sage's heavy pages do)."""
+    server = fresh_server(invoices=40, history_days=90)
+    connected = connect(server, tmp_path)
+    set_faults(server, seed=3, large_page_error_rate=1.0, large_page_threshold=10)
+    resources = ["contacts", "sales_invoices"]
+    connected.run(resources=resources, source_options={"max_retries": 1})
+
+    counts = served(server)
+    truth = {b: server.sandbox.ground_truth(b) for b in server.sandbox.business_ids}
+    for resource in resources:
+        route = counts[f"GET /v3.1/{resource}"]
+        # Pages of 200, 100, 50, 25 and 12 failed (twice each: one retry) for each business; then
+        # pages of 10 carried the whole list. 10 items a page is the only way to this many 200s.
+        assert route["200"] == sum(math.ceil(len(t[resource]) / 10) for t in truth.values()), route
+        assert route["200"] > len(truth), route
+        failed = sum(n for outcome, n in route.items() if outcome != "200")
+        assert failed == len(truth) * 5 * 2, route
+        assert set(route) <= {"200", "500", "502", "504"}, route
+    with connected.warehouse() as warehouse:
+        assert mismatches(warehouse, server.sandbox, resources=resources) == []
+
+
+def test_a_429_storm_is_waited_out(fresh_server: Build, tmp_path: Path) -> None:
+    """Sage admits one request at a time; we send up to four: refused ones wait ``Retry-After``."""
+    server = fresh_server(invoices=40, history_days=90)
+    connected = connect(server, tmp_path)
+    # The latency makes requests overlap, as they do on a real server, so the limit bites.
+    set_limits(server, concurrent=1, latency=0.05)
+    resources = ["contacts", "sales_invoices", "purchase_invoices", "ledger_entries", "transactions"]
+    connected.run(resources=resources, source_options={"max_concurrency": 4, "max_retries": 30})
+
+    seen = outcomes(server)
+    assert seen["429"] > 0, seen
+    assert set(seen) == {"200", "429"}, seen  # every refused request was sent again and served
+    with connected.warehouse() as warehouse:
+        assert mismatches(warehouse, server.sandbox, resources=resources) == []
+
+
+# -- outages that do not pass ------------------------------------------------------------------
+
+RESOURCES = ["contacts", "sales_invoices", "ledger_accounts"]
+
+
+def warehouse_contents(connected: Connected) -> dict[str, list[str]]:
+    """Every row of every table (ours and dlt's), as sorted text: equal means untouched."""
+    with connected.warehouse() as warehouse:
+        return {table: sorted(map(repr, warehouse.rows(table))) for table in sorted(warehouse.tables())}
+
+
+def pipeline_state(connected: Connected) -> tuple[dict[str, Any], bool]:
+    """The source's state (watermarks per resource and business) and whether packages are pending."""
+    request = connected.request()
+    assert request.pipelines_dir is not None
+    pipeline = dlt.attach(request.pipeline_name, pipelines_dir=request.pipelines_dir)
+    return dict(pipeline.state.get("sources", {})), pipeline.has_pending_data
+
+
+def one_endpoint_down(server: SandboxServer) -> FakeSage:
+    """The sandbox behind a proxy that answers every ``/sales_invoices`` request with 503."""
+
+    def handler(seen: Seen) -> Reply | None:
+        if seen.path == "/v3.1/sales_invoices":
+            return sage_error(503, "ServiceUnavailable", "Service unavailable, please retry later.")
+        return None  # forwarded to the sandbox
+
+    return FakeSage(handler, upstream=server.urls.base)
+
+
+@pytest.mark.parametrize("outage", ["one endpoint", "every endpoint", "daily quota"])
+def test_an_outage_that_never_passes_fails_cleanly_and_loads_nothing(
+    fresh_server: Build, tmp_path: Path, outage: str
+) -> None:
+    server = fresh_server(invoices=40, history_days=90)
+    connected = connect(server, tmp_path)
+    connected.run(resources=RESOURCES)
+    changes = server.sandbox.advance(7)  # the books move on: the next run has rows to load
+    assert any(n for b in changes["businesses"].values() for n in b["updated"].values())
+    contents, state = warehouse_contents(connected), pipeline_state(connected)
+    assert state[0] and not state[1]
+
+    env = connected.env
+    with ExitStack() as stack:
+        proxy: FakeSage | None = None
+        if outage == "one endpoint":
+            proxy = stack.enter_context(one_endpoint_down(connected.server))
+            env = {**env, f"{PREFIX}API_BASE_URL": proxy.api}
+            expected = (
+                r"Sage: GET /v3.1/sales_invoices: HTTP 503 ServiceUnavailable: "
+                r"Service unavailable, please retry later\. after 2 retries"
+            )
+        elif outage == "every endpoint":
+            set_faults(server, seed=2, error_rate=1.0)
+            expected = r"Sage: GET /v3.1/businesses: HTTP 50[0234] .+ after 2 retries"
+        else:
+            # The books moved on a week: today's quota is untouched, and the run needs more than six.
+            set_limits(server, per_day=6)
+            expected = (
+                r"Sage: Sage's request limit is used up; it asks to wait \d+s, longer than max_wait "
+                r"\(900s\)\. Run again later; nothing was lost\."
+            )
+        with patched_env(env), pytest.raises(Exception) as raised:
+            run(connected.request(resources=RESOURCES, source_options={"max_retries": 2}))
+
+    code, line = classify(raised.value)
+    assert code == EXIT_SAGE and re.fullmatch(expected, line), line
+    tokens = json.loads(connected.token_store.read_text())
+    assert tokens["access_token"] not in line and tokens["refresh_token"] not in line
+    if proxy is not None:  # other resources were read before the run failed: it did get that far
+        assert any(s.path == "/v3.1/contacts" for s in proxy.requests)
+        assert sum(s.path == "/v3.1/sales_invoices" for s in proxy.requests) == 3  # 1 + 2 retries
+    if outage == "daily quota":
+        assert outcomes(server)["429"] >= 1
+    # Nothing of the failed run reached the warehouse, the watermarks did not move, and no half
+    # extracted package waits to be loaded by the next run.
+    assert warehouse_contents(connected) == contents
+    assert pipeline_state(connected) == state
+
+    set_faults(server, error_rate=0.0)
+    set_limits(server, per_day=None)
+    connected.run(resources=RESOURCES)
+    with connected.warehouse() as warehouse:
+        assert mismatches(warehouse, server.sandbox, resources=RESOURCES) == []
