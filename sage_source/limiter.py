@@ -1,9 +1,12 @@
 """Keeping under Sage's request limits instead of bouncing off them.
 
 Sage documents its limit as "N calls in any 60 second period", so the budget is a sliding
-60-second window, the same rule the sandbox enforces: a request waits until fewer than
-``per_minute`` requests started in the last minute. ``concurrency`` caps requests in flight.
-Both are shared by every thread of the source (businesses are extracted in parallel).
+60-second window, the same rule the sandbox enforces. A request counts against the window from
+the moment it *finishes*: Sage dates a request when it arrives, which is after we send it, so
+dating our own record at the send would let a request through a few milliseconds before Sage's
+window has room (a 429). Dated at the finish, our window is always at least as full as Sage's.
+Requests in flight count too. ``concurrency`` caps requests in flight. Both are shared by every
+thread of the source (businesses are extracted in parallel).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+WINDOW_SECONDS = 60.0
+
 
 class RequestLimiter:
     def __init__(
@@ -21,38 +26,50 @@ class RequestLimiter:
         per_minute: int | None,
         concurrency: int,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if per_minute is not None and per_minute < 1:
             raise ValueError("requests_per_minute must be at least 1 (or unset for no limit)")
         if concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.per_minute = per_minute
-        self._starts: deque[float] = deque()
+        self._finished: deque[float] = deque()  # finish times in the window, oldest first
+        self._in_flight = 0
         self._clock = clock
-        self._sleep = sleep
-        self._window = threading.Lock()
-        self._in_flight = threading.BoundedSemaphore(concurrency)
+        self._changed = threading.Condition()
+        self._slots = threading.BoundedSemaphore(concurrency)
         self.waited = 0.0  # seconds spent waiting for the budget (for logs and benchmarks)
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold one request's place: a free concurrency slot and room in the minute's budget."""
-        with self._in_flight:
-            self._wait_for_budget()
-            yield
+        with self._slots:
+            self._take_budget()
+            try:
+                yield
+            finally:
+                self._give_back()
 
-    def _wait_for_budget(self) -> None:
+    def _take_budget(self) -> None:
         if self.per_minute is None:
             return
-        while True:
-            with self._window:
+        with self._changed:
+            while True:
                 now = self._clock()
-                while self._starts and self._starts[0] <= now - 60:
-                    self._starts.popleft()
-                if len(self._starts) < self.per_minute:
-                    self._starts.append(now)
+                while self._finished and self._finished[0] <= now - WINDOW_SECONDS:
+                    self._finished.popleft()
+                if len(self._finished) + self._in_flight < self.per_minute:
+                    self._in_flight += 1
                     return
-                wait = self._starts[0] + 60 - now
-            self.waited += wait
-            self._sleep(wait)
+                # Room comes when the oldest finished request leaves the window, or sooner if a
+                # request in flight fails to finish (it is then dated now, so no sooner really).
+                wait = self._finished[0] + WINDOW_SECONDS - now if self._finished else WINDOW_SECONDS
+                self.waited += wait
+                self._changed.wait(wait)
+
+    def _give_back(self) -> None:
+        if self.per_minute is None:
+            return
+        with self._changed:
+            self._in_flight -= 1
+            self._finished.append(self._clock())
+            self._changed.notify_all()

@@ -16,13 +16,14 @@ from typing import Any
 
 from pipelines.runner import RunReport, RunRequest, run
 from sage_sandbox import SandboxServer
+from sage_sandbox.server import SandboxProcess
 from tests.sage_http import CLIENT_ID, CLIENT_SECRET, login
 from tests.warehouse import Warehouse
 
 PREFIX = "SOURCES__SAGE_ACCOUNTING__"
 
 
-def sage_env(server: SandboxServer, token_store: Path, refresh_token: str | None) -> dict[str, str]:
+def sage_env(server: SandboxServer | SandboxProcess, token_store: Path, refresh_token: str | None) -> dict[str, str]:
     urls = server.urls
     env = {
         f"{PREFIX}CLIENT_ID": CLIENT_ID,
