@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
 from pipelines.report import print_report
@@ -233,6 +234,11 @@ def classify(error: BaseException) -> tuple[int, str]:
             return EXIT_CONFIG, str(cause)
         if isinstance(cause, ConfigFieldMissingException):
             return EXIT_CONFIG, _missing_settings(cause)
+        if isinstance(cause, DestinationConnectionError):  # e.g. a DuckDB path that cannot be opened
+            return EXIT_CONFIG, (
+                f"cannot open the destination: {_first_line(chain[-1])}. Check its settings "
+                "(--duckdb, DESTINATION__<NAME>__CREDENTIALS) and run again"
+            )
     step = getattr(error, "step", None)
     if step == "load":
         return EXIT_LOAD, f"the destination failed to load: {_first_line(chain[-1])}"

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -69,7 +70,9 @@ def lock_path(request: RunRequest) -> Path:
 def make_pipeline(request: RunRequest) -> dlt.Pipeline:
     destination: Any = request.destination
     if request.destination == "duckdb" and request.duckdb_path:
-        Path(request.duckdb_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # A folder that cannot be made is reported by dlt when it opens the file, with the reason.
+        with contextlib.suppress(OSError):
+            Path(request.duckdb_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         destination = dlt.destinations.duckdb(credentials=str(Path(request.duckdb_path).expanduser()))
     options: dict[str, Any] = {}
     if request.progress:  # dlt's log collector: rows per resource and table every few seconds

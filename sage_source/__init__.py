@@ -15,7 +15,7 @@ in ``token_store`` (a 0600 file), not in dlt state: see :mod:`sage_source.tokens
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import dlt
 from dlt.common.typing import TSecretStrValue
@@ -84,6 +84,7 @@ def sage_accounting(
         full_refresh: forget the watermarks and read everything again (tables are kept).
     """
     chosen = _chosen_resources(resources)
+    since = _start_date(start_date)
     connection = SageConnection(
         ConnectionSettings(
             client_id=client_id,
@@ -103,7 +104,7 @@ def sage_accounting(
     businesses = _chosen_businesses(connection, business_ids)
     options = SyncOptions(
         overlap=timedelta(seconds=overlap_seconds),
-        start_date=parse_time(start_date) if start_date else None,
+        start_date=since,
         id_sweep_every=timedelta(days=id_sweep_days),
         full_refresh=full_refresh,
     )
@@ -126,6 +127,18 @@ def _chosen_resources(resources: list[str] | None) -> list[str]:
             f"unknown resource(s) {', '.join(unknown)}; choose from: {', '.join(RESOURCE_NAMES)}"
         )
     return [name for name in RESOURCE_NAMES if name in resources]
+
+
+def _start_date(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise SageSourceError(
+            f"start_date {text!r} is not a date: give an ISO date or date-time such as 2024-01-31 "
+            "or 2024-01-31T08:00:00Z"
+        ) from None
 
 
 def _chosen_businesses(connection: SageConnection, business_ids: list[str] | None) -> list[str]:

@@ -1,0 +1,522 @@
+"""``sage-pipeline`` as a user runs it: a real subprocess, settings in environment variables, a
+sandbox Sage over HTTP on loopback, a real DuckDB file, and a private home for everything dlt and
+the token store write (never ``~/.dlt`` or the repository).
+
+Bad input gets one line on stderr, the documented exit code and no Traceback, and leaves an
+earlier good load exactly as it was; tokens and the client secret never reach the output, the
+pipeline folder or the warehouse.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import duckdb
+import httpx
+import orjson
+import pytest
+from dlt.common.versioned_state import decompress_state
+from filelock import FileLock
+
+from sage_sandbox import SandboxConfig, SandboxServer
+from tests.conftest import SMALL
+from tests.pipeline_env import PREFIX, sage_env
+from tests.sage_http import CLIENT_SECRET, Api, login
+
+SCRIPT = Path(sys.executable).with_name("sage-pipeline")
+RESOURCES = "businesses,contacts,sales_invoices"  # enough to make the point, quick on two cores
+PIPELINE = "sage_accounting"  # the CLI's default pipeline name
+# Settings a developer's shell may carry that would steer the CLI away from the test's sandbox.
+FOREIGN = ("SOURCES__", "DESTINATION__", "DLT_", "RUNTIME__", "PIPELINES__", "NORMALIZE__", "LOAD__")
+
+
+@dataclass
+class Home:
+    """One user's set-up: a folder with the pipeline state, the DuckDB file and the token store."""
+
+    root: Path
+    env: dict[str, str]
+    secrets: set[str] = field(default_factory=set)  # every token and secret this home has seen
+
+    @property
+    def pipelines(self) -> Path:
+        return self.root / "pipelines"
+
+    @property
+    def database(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def token_store(self) -> Path:
+        return self.root / "tokens.json"
+
+    def run_args(self, *extra: str, resources: str = RESOURCES) -> tuple[str, ...]:
+        return ("run", "--pipelines-dir", str(self.pipelines), "--resources", resources, *extra)
+
+    def remember_tokens(self) -> None:
+        if self.token_store.exists():
+            stored = orjson.loads(self.token_store.read_bytes())
+            self.secrets.update(t for t in (stored.get("access_token"), stored.get("refresh_token")) if t)
+
+
+def clean_env(root: Path, **settings: str) -> dict[str, str]:
+    """The machine's environment without dlt/Sage settings, with a private HOME and dlt data dir."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(FOREIGN)}
+    env.update(
+        HOME=str(root / "home"),
+        DLT_DATA_DIR=str(root / "dlt_data"),
+        RUNTIME__DLTHUB_TELEMETRY="false",
+        PYTHONUNBUFFERED="1",
+        **settings,
+    )
+    return env
+
+
+def new_home(root: Path, server: SandboxServer, seeded: bool = True) -> Home:
+    """A headless first run's set-up: settings in the environment, a refresh token as the seed."""
+    root.mkdir(parents=True, exist_ok=True)
+    seed = str(login(server.urls)["refresh_token"]) if seeded else None
+    home = Home(root, {})
+    home.env = clean_env(
+        root,
+        **sage_env(server, home.token_store, seed),
+        DESTINATION__DUCKDB__CREDENTIALS=str(home.database),
+    )
+    home.secrets.update({CLIENT_SECRET, *([seed] if seed else [])})
+    return home
+
+
+def cli(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str], command: str) -> str:
+    """The whole of stderr must be one line naming the command; no Traceback anywhere."""
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"sage-pipeline {command}: "), lines[0]
+    return lines[0]
+
+
+def snapshot(database: Path) -> dict[str, int]:
+    """Rows per table in every schema of the DuckDB file (``_dlt_loads`` counts the loads)."""
+    with duckdb.connect(str(database), read_only=True) as db:
+        tables = db.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2"
+        ).fetchall()
+        counts: dict[str, int] = {}
+        for schema, table in tables:
+            row = db.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
+            counts[f"{schema}.{table}"] = int(row[0]) if row else -1
+    return counts
+
+
+def sandbox_businesses(server: SandboxServer) -> dict[str, str]:
+    api = Api(server.urls, str(login(server.urls)["access_token"]))
+    try:
+        ids = [b["id"] for b in api.ok("/businesses")["$items"]]
+        return {business: api.ok(f"/businesses/{business}")["name"] for business in ids}
+    finally:
+        api.close()
+
+
+def invoices_per_business(server: SandboxServer, business: str) -> set[str]:
+    """The sandbox's own sales invoices of a business (its ground truth, over HTTP)."""
+    response = httpx.get(
+        f"{server.urls.admin}/ground_truth",
+        params={"business": business, "resource": "sales_invoices"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return {orjson.loads(line)["row"]["id"] for line in response.content.splitlines() if line}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    config = SandboxConfig(**{**SMALL.__dict__, "invoices": 30, "history_days": 60})
+    with SandboxServer(config) as served:
+        yield served
+
+
+@dataclass
+class Loaded:
+    home: Home
+    result: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def loaded(server: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> Loaded:
+    """One good first run, shared by the tests that read it or try to spoil it."""
+    home = new_home(tmp_path_factory.mktemp("loaded"), server)
+    result = cli(*home.run_args(), env=home.env, cwd=home.root)
+    home.remember_tokens()
+    return Loaded(home, result)
+
+
+# -- help -------------------------------------------------------------------------------------------
+
+
+def test_help_lists_the_commands_the_run_options_and_where_settings_come_from(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    top = cli("--help", env=env, cwd=tmp_path)
+    assert top.returncode == 0, top.stderr
+    for command in ("auth", "businesses", "run", "demo"):
+        assert re.search(rf"^    {command}\b", top.stdout, re.MULTILINE), command
+    for setting in (
+        ".dlt/secrets.toml",
+        "SOURCES__SAGE_ACCOUNTING__",
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "TOKEN_STORE",
+        "DESTINATION__DUCKDB__CREDENTIALS",
+    ):
+        assert setting in top.stdout, setting
+    assert "75" in top.stdout  # the exit codes a scheduler needs are listed
+
+    run_help = cli("run", "--help", env=env, cwd=tmp_path)
+    assert run_help.returncode == 0, run_help.stderr
+    for option in ("--full-refresh", "--resources", "--business", "--start-date", "--dataset", "--duckdb"):
+        assert option in run_help.stdout, option
+    assert "DESTINATION__DUCKDB__CREDENTIALS" in run_help.stdout
+    assert "sales_invoices" in run_help.stdout  # the resource names --resources takes
+    assert not top.stderr and not run_help.stderr
+    assert not list(tmp_path.iterdir()), "--help wrote files"
+
+
+# -- a good run -------------------------------------------------------------------------------------
+
+
+def test_run_loads_the_sandbox_into_the_duckdb_file(loaded: Loaded, server: SandboxServer) -> None:
+    home, result = loaded.home, loaded.result
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    # The summary names the file and the dataset; progress went to stderr.
+    assert f"into {home.database.resolve()} (dataset sage)" in result.stdout, result.stdout
+    assert "sales_invoices" in result.stdout
+    assert "Extract" in result.stderr and "sales_invoices" in result.stderr, result.stderr
+
+    businesses = sandbox_businesses(server)
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        rows = db.execute("SELECT business_id, id FROM sage.sales_invoices").fetchall()
+        names = dict(db.execute("SELECT id, name FROM sage.businesses").fetchall())
+    assert all(business and invoice for business, invoice in rows)
+    for business in businesses:
+        loaded_ids = {invoice for owner, invoice in rows if owner == business}
+        assert loaded_ids == invoices_per_business(server, business), business
+    assert len(rows) == len({(b, i) for b, i in rows})  # no duplicates
+    assert names == businesses
+
+    assert home.token_store.is_file()
+    assert home.token_store.stat().st_mode & 0o777 == 0o600
+    assert (home.pipelines / PIPELINE).is_dir()  # dlt state went where it was told
+    assert not (home.root / ".dlt").exists() and not (home.root / "home" / ".dlt" / "pipelines").exists()
+
+
+def test_businesses_lists_every_business_with_its_id_and_name(loaded: Loaded, server: SandboxServer) -> None:
+    home = loaded.home
+    result = cli("businesses", env=home.env, cwd=home.root)
+    home.remember_tokens()
+    assert result.returncode == 0, result.stderr
+    businesses = sandbox_businesses(server)
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == f"{len(businesses)} business(es):"
+    listed = dict(line.split(None, 1) for line in lines[1:])
+    assert listed == businesses
+
+
+# -- bad input --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port bound but not listening: connecting is refused, and nobody can take it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        yield int(taken.getsockname()[1])
+
+
+BAD_RUNS: dict[str, tuple[tuple[str, ...], dict[str, str], int, tuple[str, ...]]] = {
+    # name: (extra arguments, environment changes, exit code, what the line must say)
+    "unknown resource": (
+        ("--resources", "sales_invoices,invoicez"),
+        {},
+        2,
+        ("unknown resource(s) invoicez", "choose from", "sales_invoices"),
+    ),
+    "unknown business": (
+        ("--business", "b0gus"),
+        {},
+        2,
+        ("b0gus", "not among this Sage user's businesses", "sage-pipeline businesses"),
+    ),
+    "bad start date": (
+        ("--start-date", "31/01/2024"),
+        {},
+        2,
+        ("start_date '31/01/2024'", "2024-01-31"),
+    ),
+    "unreachable api": (
+        (),
+        {f"{PREFIX}API_BASE_URL": "http://127.0.0.1:{port}/v3.1", f"{PREFIX}MAX_RETRIES": "1"},
+        4,
+        ("Sage:", "ConnectError", "/v3.1/businesses"),
+    ),
+    "unwritable duckdb": (
+        ("--duckdb", "{root}/afile/warehouse.duckdb"),
+        {},
+        2,
+        ("cannot open the destination", "afile/warehouse.duckdb", "--duckdb"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_RUNS))
+def test_bad_input_fails_with_one_line_and_leaves_the_warehouse_alone(
+    case: str, loaded: Loaded, closed_port: int
+) -> None:
+    home = loaded.home
+    assert loaded.result.returncode == 0, loaded.result.stderr
+    args, changes, code, says = BAD_RUNS[case]
+    (home.root / "afile").write_text("a file where a folder would have to be\n")
+    fill = {"port": str(closed_port), "root": str(home.root)}
+    before = snapshot(home.database)
+    state = (home.pipelines / PIPELINE / "state.json").read_bytes()
+
+    result = cli(
+        *home.run_args("--quiet", *(a.format(**fill) for a in args)),
+        env={**home.env, **{k: v.format(**fill) for k, v in changes.items()}},
+        cwd=home.root,
+    )
+    home.remember_tokens()
+
+    assert result.returncode == code, result.stderr
+    line = one_error_line(result, "run")
+    for words in says:
+        assert words in line, line
+    assert result.stdout == ""
+    assert snapshot(home.database) == before
+    assert (home.pipelines / PIPELINE / "state.json").read_bytes() == state
+
+
+def test_no_settings_at_all_names_the_missing_ones(loaded: Loaded, tmp_path: Path) -> None:
+    home = loaded.home
+    before = snapshot(home.database)
+    env = clean_env(tmp_path, DESTINATION__DUCKDB__CREDENTIALS=str(home.database))
+    for args in (home.run_args("--quiet"), ("businesses",)):
+        result = cli(*args, env=env, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        line = one_error_line(result, args[0])
+        assert "client_id" in line and "SOURCES__SAGE_ACCOUNTING__CLIENT_ID" in line, line
+        assert ".dlt/secrets.toml" in line, line
+    assert snapshot(home.database) == before
+
+
+def test_a_run_after_a_failed_one_still_loads_the_same_rows(loaded: Loaded, server: SandboxServer) -> None:
+    """A run that failed on its destination left nothing half-done: the next one merges cleanly."""
+    home = loaded.home
+    before = snapshot(home.database)
+    (home.root / "afile").write_text("a file where a folder would have to be\n")
+    failed = cli(
+        *home.run_args("--quiet", "--duckdb", str(home.root / "afile" / "x.duckdb")),
+        env=home.env,
+        cwd=home.root,
+    )
+    assert failed.returncode == 2, failed.stderr
+    result = cli(*home.run_args("--quiet"), env=home.env, cwd=home.root)
+    home.remember_tokens()
+    assert result.returncode == 0, result.stderr
+    after = snapshot(home.database)
+    assert after["sage._dlt_loads"] == before["sage._dlt_loads"] + 1
+    for table in ("sage.sales_invoices", "sage.contacts", "sage.businesses"):
+        assert after[table] == before[table], table
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        count = db.execute("SELECT count(*) FROM sage.sales_invoices").fetchone()
+    assert count == (sum(len(invoices_per_business(server, b)) for b in sandbox_businesses(server)),)
+
+
+# -- overlapping runs -------------------------------------------------------------------------------
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_75_and_loads_nothing(loaded: Loaded) -> None:
+    home = loaded.home
+    before = snapshot(home.database)
+    tokens = home.token_store.read_bytes()
+    lock = FileLock(str(home.pipelines / f"{PIPELINE}.run.lock"))  # the path the runner locks
+    with lock.acquire(timeout=10):
+        result = cli(*home.run_args(), env=home.env, cwd=home.root)
+    assert result.returncode == 75, result.stderr
+    line = one_error_line(result, "run")
+    assert f"another run of pipeline '{PIPELINE}' is in progress" in line, line
+    assert "nothing was done" in line and "Try again" in line, line
+    assert result.stdout == ""
+    assert snapshot(home.database) == before
+    assert home.token_store.read_bytes() == tokens  # it did not even talk to Sage
+
+
+# -- auth -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AuthSession:
+    process: subprocess.Popen[str]
+    printed: list[str]
+
+    @property
+    def url(self) -> str:
+        found = [line.strip() for line in self.printed if "/oauth2/auth/central?" in line]
+        assert len(found) == 1, self.printed
+        return found[0]
+
+    def finish(self) -> tuple[str, str]:
+        out, err = self.process.communicate(timeout=120)
+        return "".join(self.printed) + out, err
+
+
+def start_auth(home: Home) -> AuthSession:
+    """``sage-pipeline auth --no-browser`` on a free loopback port; read up to "Waiting ..."."""
+    process = subprocess.Popen(
+        [
+            str(SCRIPT),
+            "auth",
+            "--no-browser",
+            "--redirect-uri",
+            "http://127.0.0.1:0/callback",
+            "--timeout",
+            "100",
+        ],
+        env=home.env,
+        cwd=home.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    printed: list[str] = []
+    for line in process.stdout:  # ends when the process exits, so this cannot hang past --timeout
+        printed.append(line)
+        if line.startswith("Waiting for Sage"):
+            break
+    return AuthSession(process, printed)
+
+
+def test_auth_stores_the_tokens_0600_and_lists_the_businesses(tmp_path: Path, server: SandboxServer) -> None:
+    home = new_home(tmp_path, server, seeded=False)
+    session = start_auth(home)
+    try:
+        query = dict(parse_qsl(urlsplit(session.url).query))
+        assert query["client_id"] and query["state"] and query["response_type"] == "code"
+        callback = urlsplit(query["redirect_uri"])
+        assert callback.hostname == "127.0.0.1" and callback.port and callback.path == "/callback"
+        # What the browser does: Sage approves and redirects to the listener.
+        page = httpx.get(session.url, follow_redirects=True, timeout=60)
+    finally:
+        out, err = session.finish()
+    assert page.status_code == 200 and "approved" in page.text
+    assert urlsplit(str(page.url)).port == callback.port
+    assert session.process.returncode == 0, err
+    assert "Traceback" not in err
+
+    assert home.token_store.stat().st_mode & 0o777 == 0o600
+    home.remember_tokens()
+    assert len(home.secrets) == 3  # the client secret, the access token, the refresh token
+    businesses = sandbox_businesses(server)
+    assert f"{len(businesses)} business(es):" in out
+    for business, name in businesses.items():
+        assert f"  {business}  {name}" in out
+    assert f"Tokens stored in {home.token_store}" in out
+    for secret in home.secrets:
+        assert secret not in out and secret not in err and secret not in page.text
+
+    # The stored tokens are all a later command needs (no refresh token in the settings).
+    listed = cli("businesses", env=home.env, cwd=home.root)
+    assert listed.returncode == 0, listed.stderr
+    assert all(business in listed.stdout for business in businesses)
+
+
+def test_auth_refuses_an_answer_whose_state_is_not_its_own(tmp_path: Path, server: SandboxServer) -> None:
+    home = new_home(tmp_path, server, seeded=False)
+    session = start_auth(home)
+    try:
+        approval = httpx.get(session.url, timeout=60)  # Sage's redirect, not yet followed
+        assert approval.status_code == 302, approval.text
+        answer = urlsplit(approval.headers["location"])
+        query = dict(parse_qsl(answer.query))
+        assert query["code"]
+        forged = urlunsplit(answer._replace(query=urlencode({**query, "state": "not-" + query["state"]})))
+        httpx.get(forged, timeout=60)
+    finally:
+        out, err = session.finish()
+    assert session.process.returncode == 2, err
+    line = one_error_line(subprocess.CompletedProcess([], 2, out, err), "auth")
+    assert "state does not match" in line and "run auth again" in line, line
+    assert not home.token_store.exists()
+    assert not list(home.token_store.parent.glob(f".{home.token_store.name}*"))  # no half-written store
+
+
+# -- secrets ----------------------------------------------------------------------------------------
+
+
+def file_texts(folder: Path) -> Iterator[tuple[Path, bytes]]:
+    """Every file under a folder as bytes: gzip unpacked, Parquet read back as text."""
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        elif path.suffix == ".parquet":
+            with duckdb.connect() as db:
+                data = repr(db.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall()).encode()
+        yield path, data
+
+
+def warehouse_texts(database: Path) -> Iterator[tuple[str, str]]:
+    """Every value of every table as text, dlt's compressed state unpacked."""
+    with duckdb.connect(str(database), read_only=True) as db:
+        tables = db.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        for schema, table in tables:
+            cursor = db.execute(f'SELECT * FROM "{schema}"."{table}"')
+            columns = [d[0] for d in cursor.description or []]
+            for row in cursor.fetchall():
+                values: dict[str, Any] = dict(zip(columns, row, strict=True))
+                if table == "_dlt_pipeline_state":
+                    values["state"] = decompress_state(values["state"])
+                yield f"{schema}.{table}", repr(values)
+
+
+def test_no_token_or_client_secret_reaches_output_files_or_warehouse(loaded: Loaded) -> None:
+    home = loaded.home
+    # A debug run logs every request: it must still not log a token.
+    debug = cli("--debug", *home.run_args(resources="businesses"), env=home.env, cwd=home.root)
+    listed = cli("businesses", env=home.env, cwd=home.root)
+    home.remember_tokens()
+    assert debug.returncode == 0 and listed.returncode == 0, debug.stderr + listed.stderr
+    assert " DEBUG " in debug.stderr  # it did run with debug logging
+    secrets = home.secrets
+    assert len(secrets) >= 4  # client secret, seed, and at least one access/refresh pair
+    for result in (loaded.result, debug, listed):
+        for secret in secrets:
+            assert secret not in result.stdout and secret not in result.stderr
+    scanned = 0
+    for path, data in file_texts(home.pipelines):
+        scanned += 1
+        for secret in secrets:
+            assert secret.encode() not in data, path
+    assert scanned > 10, "the pipeline folder is missing its state and packages"
+    tables = set()
+    for table, text in warehouse_texts(home.database):
+        tables.add(table)
+        for secret in secrets:
+            assert secret not in text, table
+    assert {"sage.sales_invoices", "sage.contacts", "sage._dlt_pipeline_state"} <= tables
