@@ -38,7 +38,7 @@ class _Answer:
 class CallbackListener:
     """A one-shot HTTP server on the redirect URI's loopback host and port, in a thread."""
 
-    def __init__(self, redirect_uri: str) -> None:
+    def __init__(self, redirect_uri: str, state: str) -> None:
         parts = urlsplit(redirect_uri)
         host = parts.hostname or ""
         if parts.scheme != "http" or host not in LOOPBACK_HOSTS:
@@ -48,7 +48,7 @@ class CallbackListener:
             )
         self.path = parts.path or "/"
         self.answer = _Answer()
-        handler = _handler(self.path, self.answer)
+        handler = _handler(self.path, self.answer, state)
         try:
             self.server = HTTPServer((host, 80 if parts.port is None else parts.port), handler)
         except OSError as exc:
@@ -78,7 +78,7 @@ class CallbackListener:
         return self.answer.params
 
 
-def _handler(path: str, answer: _Answer) -> type[BaseHTTPRequestHandler]:
+def _handler(path: str, answer: _Answer, state: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
@@ -86,11 +86,18 @@ def _handler(path: str, answer: _Answer) -> type[BaseHTTPRequestHandler]:
                 self.send_error(404)
                 return
             answer.params = dict(parse_qsl(parts.query))
-            ok = "code" in answer.params
-            self.send_response(200 if ok else 400)
+            if not secrets.compare_digest(answer.params.get("state", ""), state):
+                message = (
+                    b"This answer does not belong to the request sage-pipeline made; nothing was stored."
+                )
+            elif "code" not in answer.params:
+                message = b"Sage did not approve access."
+            else:
+                message = b"Sage access approved."
+            self.send_response(200 if message == b"Sage access approved." else 400)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.end_headers()
-            self.wfile.write(_PAGE % (b"Sage access approved." if ok else b"Sage did not approve access."))
+            self.wfile.write(_PAGE % message)
             answer.arrived.set()
 
         def log_message(self, format: str, *args: Any) -> None:  # the query holds the code: never log it
@@ -126,7 +133,7 @@ def run_auth(
     connection = settings.connection
     connection.check()
     state = secrets.token_urlsafe(24)
-    with CallbackListener(settings.redirect_uri) as listener:
+    with CallbackListener(settings.redirect_uri, state) as listener:
         url = authorize_url(
             settings.authorize_url, connection.client_id, listener.redirect_uri, settings.scope, state
         )

@@ -48,6 +48,9 @@ def auth_settings(
     authorize_url: str = DEFAULT_AUTHORIZE_URL,
     redirect_uri: str = DEFAULT_REDIRECT_URI,
     scope: str = "full_access",
+    request_timeout: float = 60.0,
+    max_retries: int = 8,
+    retry_backoff_seconds: float = 1.0,
 ) -> AuthSettings:
     """What ``auth`` and ``businesses`` need: the app, the URLs and the token store."""
     return AuthSettings(
@@ -58,6 +61,9 @@ def auth_settings(
             api_base_url=api_base_url,
             token_url=token_url,
             token_store=token_store,
+            request_timeout=request_timeout,
+            max_retries=max_retries,
+            retry_backoff_seconds=retry_backoff_seconds,
         ),
         authorize_url=authorize_url,
         redirect_uri=redirect_uri,

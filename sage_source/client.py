@@ -153,8 +153,9 @@ class SageClient:
                 raise _RetryableError(None, error) from None
         self.requests[str(response.status_code)] += 1
         request_id = next((response.headers[h] for h in REQUEST_ID_HEADERS if h in response.headers), None)
-        if request_id:
-            log.debug("GET %s -> %s (request id %s)", url.path, response.status_code, request_id)
+        if log.isEnabledFor(logging.DEBUG):  # path only: the query may name a business, never a token
+            suffix = f" (request id {request_id})" if request_id else ""
+            log.debug("GET %s -> %s%s", url.path, response.status_code, suffix)
         if response.status_code == 429 or response.status_code >= 500:
             raise _RetryableError(response)
         return response
@@ -186,8 +187,10 @@ class SageClient:
                 f"GET {url.path}: {_describe(failed.response)} after {self.settings.max_retries} retries",
                 failed.response.status_code,
             )
+        origin = f"{url.scheme}://{url.netloc.decode()}"
         return SageApiError(
-            f"GET {url.path}: {type(failed.error).__name__} after {self.settings.max_retries} retries"
+            f"GET {url.path}: no answer from {origin} ({type(failed.error).__name__} after "
+            f"{self.settings.max_retries} retries). Check api_base_url and the network, then run again"
         )
 
     # -- paging -------------------------------------------------------------------------------

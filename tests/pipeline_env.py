@@ -23,7 +23,9 @@ from tests.warehouse import Warehouse
 PREFIX = "SOURCES__SAGE_ACCOUNTING__"
 
 
-def sage_env(server: SandboxServer | SandboxProcess, token_store: Path, refresh_token: str | None) -> dict[str, str]:
+def sage_env(
+    server: SandboxServer | SandboxProcess, token_store: Path, refresh_token: str | None
+) -> dict[str, str]:
     urls = server.urls
     env = {
         f"{PREFIX}CLIENT_ID": CLIENT_ID,

@@ -272,7 +272,7 @@ BAD_RUNS: dict[str, tuple[tuple[str, ...], dict[str, str], int, tuple[str, ...]]
         (),
         {f"{PREFIX}API_BASE_URL": "http://127.0.0.1:{port}/v3.1", f"{PREFIX}MAX_RETRIES": "1"},
         4,
-        ("Sage:", "ConnectError", "/v3.1/businesses"),
+        ("Sage:", "ConnectError", "/v3.1/businesses", "no answer from http://127.0.0.1:", "api_base_url"),
     ),
     "unwritable duckdb": (
         ("--duckdb", "{root}/afile/warehouse.duckdb"),
@@ -456,7 +456,9 @@ def test_auth_refuses_an_answer_whose_state_is_not_its_own(tmp_path: Path, serve
         query = dict(parse_qsl(answer.query))
         assert query["code"]
         forged = urlunsplit(answer._replace(query=urlencode({**query, "state": "not-" + query["state"]})))
-        httpx.get(forged, timeout=60)
+        page = httpx.get(forged, timeout=60)
+        # The browser is told too: nothing was approved by this answer.
+        assert page.status_code == 400 and "nothing was stored" in page.text, page.text
     finally:
         out, err = session.finish()
     assert session.process.returncode == 2, err
