@@ -27,6 +27,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.schema.typing import TWriteDispositionConfig
 from dlt.extract.resource import DltResource
 
 from sage_source.client import RawPage, SageClient, server_time
@@ -34,7 +35,7 @@ from sage_source.deletions import DELETIONS_HINTS, SWEEPS_HINTS, sweep, tombston
 from sage_source.models import TIMESTAMP, keys_required
 from sage_source.pages import REPLACED, Page, PageOrder, PageReader
 from sage_source.readahead import ahead
-from sage_source.settings import BATCH_ROWS, DELETIONS_TABLE, MERGE, SWEEPS_TABLE, Endpoint
+from sage_source.settings import APPEND, BATCH_ROWS, DELETIONS_TABLE, MERGE, SWEEPS_TABLE, Endpoint
 from sage_source.watermarks import Cursor
 
 log = logging.getLogger("sage_source")
@@ -63,8 +64,15 @@ def list_resource(
     )
     def rows() -> Iterator[Any]:
         state = dlt.current.resource_state()
+        # No business of this run has been loaded before, so no key of this run can be in the
+        # tables yet (keys start with business_id): appending loads the same rows as a merge,
+        # in half the destination's time. Rows read twice within the run are dropped at the
+        # source (``FirstSighting``), so nothing is appended twice.
+        first_load = not options.full_refresh and not any(
+            Cursor(state.get(business_id, {})).synced for business_id in business_ids
+        )
         # One batch across businesses: rows carry business_id, and dlt's cost is per item.
-        batch = Batch(endpoint.name, options.batch_rows, newest_wins="updated_at" in reader.fields)
+        batch = Batch(endpoint.name, options.batch_rows, APPEND if first_load else MERGE)
         for business_id in business_ids:
             cursor = Cursor(state.setdefault(business_id, {}))
             yield from _sync(endpoint, business_id, cursor, reader, client, options, batch)
@@ -98,6 +106,7 @@ def _sync(
     rows = 0
     totals: list[int] = []
     order = PageOrder(endpoint.name)
+    sighting = FirstSighting()
     parsed = ahead(_parsed(client.raw_pages(endpoint.name, params, business_id), reader), depth=2)
     for raws, pages in parsed:
         read_at = _moment(raws[-1].server_time)
@@ -106,7 +115,8 @@ def _sync(
             order.check(page)
             totals.append(page.total)
         for _, group in groupby(pages, key=lambda page: page.fast):
-            tables = reader.tables(PageReader.merge(list(group)), business_id, replaces=loaded_before)
+            page = sighting.unseen(PageReader.merge(list(group)))
+            tables = reader.tables(page, business_id, replaces=loaded_before)
             parent = with_sync_columns(tables[endpoint.name], read_at)
             tables[endpoint.name] = parent
             newest = _latest(newest, parent)
@@ -247,11 +257,12 @@ class Batch:
     child tables, and the delete records (:mod:`sage_source.deletions`).
     """
 
-    def __init__(self, parent: str, rows: int, newest_wins: bool) -> None:
+    def __init__(self, parent: str, rows: int, disposition: TWriteDispositionConfig) -> None:
         self.parent = parent
         self.limit = rows
+        self.disposition = disposition
         self.hints: dict[str, Any] = {
-            parent: parent_hints(parent, newest_wins),
+            parent: parent_hints(parent, _key(disposition)),
             DELETIONS_TABLE: DELETIONS_HINTS,
             SWEEPS_TABLE: SWEEPS_HINTS,
         }
@@ -270,32 +281,66 @@ class Batch:
     def flush(self) -> Iterator[Any]:
         for name, parts in self.parts.items():
             table = keys_required(pa.concat_tables(parts, promote_options="default"))
-            hints = self.hints.get(name) or child_hints(name)
+            hints = self.hints.get(name) or child_hints(name, _key(self.disposition))
             yield dlt.mark.with_hints(table, hints, create_table_variant=True)
         self.parts = {}
         self.rows = 0
 
 
-@cache
-def parent_hints(table_name: str, newest_wins: bool) -> Any:
-    """A row read twice in one run (edited while we paged) keeps its newest version.
-
-    Given as a table variant rather than on the resource, so child tables do not inherit it.
-    """
-    columns: Any = {"updated_at": {"dedup_sort": "desc"}} if newest_wins else {}
-    return dlt.mark.make_hints(table_name=table_name, columns=columns)
+def _key(disposition: TWriteDispositionConfig) -> str:
+    return "append" if disposition == APPEND else "merge"
 
 
 @cache
-def child_hints(table_name: str) -> Any:
+def parent_hints(table_name: str, disposition: str) -> Any:
+    """The endpoint's own table: merged on ``(business_id, id)`` (the resource's hints), or
+    appended on a first load. Given as a table variant so child tables do not inherit it."""
+    return dlt.mark.make_hints(
+        table_name=table_name, write_disposition=APPEND if disposition == "append" else MERGE
+    )
+
+
+@cache
+def child_hints(table_name: str, disposition: str) -> Any:
     """A child table is replaced per parent: its rows merge on ``(business_id, parent_id)``."""
     return dlt.mark.make_hints(
         table_name=table_name,
-        write_disposition=MERGE,
+        write_disposition=APPEND if disposition == "append" else MERGE,
         merge_key=("business_id", "parent_id"),
         primary_key=("business_id", "parent_id", "_dlt_list_idx"),
         columns={REPLACED: {"data_type": "bool", "hard_delete": True}},
     )
+
+
+class FirstSighting:
+    """Keeps the first copy of each row a listing returns.
+
+    Sage pages by offset, so a row inserted or deleted ahead of the reader while it pages moves
+    the rows behind it by one place, and a row can come twice (at the end of one page and the
+    start of the next). The first copy is kept: if the row was edited in between, its new
+    ``updated_at`` is after the listing began, which the watermark never passes, so the next
+    run reads the newer version. Holds the ids of one listing (about 100 bytes each).
+    """
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+
+    def unseen(self, page: Page) -> Page:
+        ids = self._ids
+        keep: list[bool] = []
+        for row_id in page.items.column("id").to_pylist():
+            if row_id in ids:
+                keep.append(False)
+            else:
+                ids.add(row_id)
+                keep.append(True)
+        if all(keep):
+            return page
+        log.info(
+            "%d row(s) came twice while paging (rows moved under the reader); kept the first",
+            keep.count(False),
+        )
+        return replace(page, items=page.items.filter(pa.array(keep)))
 
 
 def singleton_rows(reader: PageReader, body: bytes, business_id: str, read_at: datetime) -> pa.Table:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlt.common.schema.typing import TDeleteInsertStrategyDict
+from dlt.common.schema.typing import TDeleteInsertStrategyDict, TWriteDisposition
 
 DEFAULT_API_BASE_URL = "https://api.accounting.sage.com/v3.1"
 DEFAULT_TOKEN_URL = "https://oauth.accounting.sage.com/token"
@@ -27,6 +27,7 @@ BATCH_ROWS = 20_000  # rows (parents, children, delete records) gathered before 
 ALLOCATIONS = {"show_payments_allocations": "true"}
 # Every table merges: a reloaded key replaces its row (and a parent's children), never duplicates.
 MERGE: TDeleteInsertStrategyDict = {"disposition": "merge", "strategy": "delete-insert"}
+APPEND: TWriteDisposition = "append"  # a business's first load: none of its keys can be loaded yet
 
 
 @dataclass(frozen=True)
