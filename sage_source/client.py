@@ -28,7 +28,13 @@ from typing import Any
 import httpx
 import tenacity
 
-from sage_source.errors import SageApiError, SageDataError, SageSourceError, UnsafeNextLinkError
+from sage_source.errors import (
+    ReauthorizationError,
+    SageApiError,
+    SageDataError,
+    SageSourceError,
+    UnsafeNextLinkError,
+)
 from sage_source.limiter import RequestLimiter
 from sage_source.pages import Page, PageOrder, PageReader, next_link
 from sage_source.readahead import ahead
@@ -138,6 +144,12 @@ class SageClient:
                     response = self._send(target, params, headers)
         except _RetryableError as failed:
             raise self._exhausted(failed, target) from None
+        if response.status_code == 401 and b"No active subscription" not in response.content:
+            # SageAuth already refreshed once and re-sent: Sage refuses even a new token.
+            raise ReauthorizationError(
+                f"GET {target.path} was refused with a freshly refreshed token: {_describe(response)}; "
+                "access may have been withdrawn from this user"
+            )
         if response.status_code >= 400:
             raise SageApiError(f"GET {target.path}: {_describe(response)}", response.status_code)
         return response

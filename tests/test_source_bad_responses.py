@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from pipelines.cli import EXIT_SAGE, classify
-from sage_source.errors import SageApiError, SageDataError, UnsafeNextLinkError
+from pipelines.cli import EXIT_REAUTH, EXIT_SAGE, classify
+from sage_source.errors import ReauthorizationError, SageDataError, UnsafeNextLinkError
 from tests.fake_sage import BUSINESS_ID, FakeSage, Reply, Seen, fake_env, page, run_pipeline, sage_error
 from tests.warehouse import Warehouse
 
@@ -241,9 +241,11 @@ def test_401_after_a_fresh_token_is_one_error_not_a_refresh_loop(tmp_path: Path)
         code, line, chain = failure(sage, tmp_path, resources=["contacts"])
         asked = sage.api_requests()
         tokens = sage.tokens_issued
-    assert any(isinstance(e, SageApiError) and e.status == 401 for e in chain), chain
-    assert code == EXIT_SAGE, line
-    assert line.startswith("Sage: GET /v3.1/businesses: HTTP 401 Unauthorized: The access token"), line
+    # A new token did not help: only a new consent can (exit 3, "run sage-pipeline auth").
+    assert any(isinstance(e, ReauthorizationError) for e in chain), chain
+    assert code == EXIT_REAUTH, line
+    assert "GET /v3.1/businesses was refused with a freshly refreshed token" in line, line
+    assert "HTTP 401 Unauthorized: The access token" in line and "sage-pipeline auth" in line, line
     # One token for the first request, one refresh after its 401, one re-send: then it stops.
     assert tokens == 2
     assert [s.headers["authorization"] for s in asked] == ["Bearer fake-access-1", "Bearer fake-access-2"]
