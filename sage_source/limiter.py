@@ -26,12 +26,14 @@ class RequestLimiter:
         per_minute: int | None,
         concurrency: int,
         clock: Callable[[], float] = time.monotonic,
+        window: float = WINDOW_SECONDS,
     ) -> None:
         if per_minute is not None and per_minute < 1:
             raise ValueError("requests_per_minute must be at least 1 (or unset for no limit)")
         if concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
-        self.per_minute = per_minute
+        self.per_minute = per_minute  # requests allowed in any ``window`` seconds
+        self.window = window
         self._finished: deque[float] = deque()  # finish times in the window, oldest first
         self._in_flight = 0
         self._clock = clock
@@ -55,14 +57,14 @@ class RequestLimiter:
         with self._changed:
             while True:
                 now = self._clock()
-                while self._finished and self._finished[0] <= now - WINDOW_SECONDS:
+                while self._finished and self._finished[0] <= now - self.window:
                     self._finished.popleft()
                 if len(self._finished) + self._in_flight < self.per_minute:
                     self._in_flight += 1
                     return
                 # Room comes when the oldest finished request leaves the window, or sooner if a
                 # request in flight fails to finish (it is then dated now, so no sooner really).
-                wait = self._finished[0] + WINDOW_SECONDS - now if self._finished else WINDOW_SECONDS
+                wait = self._finished[0] + self.window - now if self._finished else self.window
                 self.waited += wait
                 self._changed.wait(wait)
 
