@@ -21,10 +21,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from hashlib import blake2b
 from itertools import groupby
 from typing import Any
 
 import dlt
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.schema.typing import TWriteDispositionConfig
@@ -319,28 +321,47 @@ class FirstSighting:
     the rows behind it by one place, and a row can come twice (at the end of one page and the
     start of the next). The first copy is kept: if the row was edited in between, its new
     ``updated_at`` is after the listing began, which the watermark never passes, so the next
-    run reads the newer version. Holds the ids of one listing (about 100 bytes each).
+    run reads the newer version.
+
+    A million ids as Python strings in a set take over 100 MB, so ids are kept as 16-byte keys
+    in sorted NumPy runs (16 MB a million): Sage's ids (32 hex digits) are their own key; any
+    other id is keyed by its 128-bit BLAKE2 digest, as unlikely to collide as two UUIDs.
     """
 
     def __init__(self) -> None:
-        self._ids: set[str] = set()
+        self._runs: list[np.ndarray] = []  # sorted, disjoint; sizes halve along the list
 
     def unseen(self, page: Page) -> Page:
-        ids = self._ids
-        keep: list[bool] = []
-        for row_id in page.items.column("id").to_pylist():
-            if row_id in ids:
-                keep.append(False)
-            else:
-                ids.add(row_id)
-                keep.append(True)
-        if all(keep):
+        keys = _keys(page.items.column("id"))
+        keep = np.zeros(len(keys), dtype=bool)
+        keep[np.unique(keys, return_index=True)[1]] = True  # twice in this page: the first
+        for run in self._runs:
+            at = np.searchsorted(run, keys).clip(max=len(run) - 1)
+            keep &= run[at] != keys
+        self._add(np.sort(keys[keep]))
+        if keep.all():
             return page
         log.info(
-            "%d row(s) came twice while paging (rows moved under the reader); kept the first",
-            keep.count(False),
+            "%d row(s) came twice while paging (rows moved under the reader); kept the first", (~keep).sum()
         )
         return replace(page, items=page.items.filter(pa.array(keep)))
+
+    def _add(self, run: np.ndarray) -> None:
+        """Merge like a binary counter: each id is re-sorted O(log n) times in all."""
+        self._runs.append(run)
+        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+            newer, older = self._runs.pop(), self._runs.pop()
+            self._runs.append(np.sort(np.concatenate([older, newer])))
+
+
+def _keys(ids: pa.ChunkedArray) -> np.ndarray:
+    texts: list[str] = ids.to_pylist()
+    if texts and pc.min_max(pc.utf8_length(ids)).as_py() == {"min": 32, "max": 32}:
+        try:
+            return np.frombuffer(bytes.fromhex("".join(texts)), dtype="S16")
+        except ValueError:
+            pass  # not hexadecimal after all
+    return np.array([blake2b(text.encode(), digest_size=16).digest() for text in texts], dtype="S16")
 
 
 def singleton_rows(reader: PageReader, body: bytes, business_id: str, read_at: datetime) -> pa.Table:

@@ -11,8 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
+from sage_source.pages import Page
+from sage_source.resources import FirstSighting
 from tests.fake_sage import FakeSage, Reply, Seen, fake_env, page, run_pipeline
 from tests.warehouse import Warehouse
 
@@ -63,3 +66,26 @@ def test_a_row_that_comes_twice_is_loaded_once_with_its_own_children(tmp_path: P
     assert renamed["name"] == "Contact 3"  # the first copy, with its children, not a mix of two
     kinds = sorted((row["parent_id"], row["id"]) for row in children)
     assert kinds == [("c0001", "CUSTOMER"), ("c0002", "CUSTOMER"), ("c0003", "CUSTOMER"), ("c0004", "VENDOR")]
+
+
+@pytest.mark.parametrize("kind", ["sage-hex", "other"])
+def test_first_sighting_keeps_exactly_the_first_copy_over_many_pages(kind: str) -> None:
+    """Thousands of ids over hundreds of pages, some repeated far back: each kept once, first."""
+
+    def make(n: int) -> str:
+        return f"{n:032x}" if kind == "sage-hex" else f"GBP-{n}"
+
+    sighting = FirstSighting()
+    kept: list[str] = []
+    for number in range(300):
+        ids = [make(number * 10 + i) for i in range(10)]
+        ids += [make(number * 10)]  # twice in the same page
+        if number:
+            ids += [make(number * 10 - 1), make((number * 37) % (number * 10))]  # from pages before
+        items = pa.table({"id": ids, "n": list(range(len(ids)))})
+        kept += (
+            sighting.unseen(Page(total=0, page=number + 1, next=None, items=items))
+            .items.column("id")
+            .to_pylist()
+        )
+    assert kept == [make(n) for n in range(3000)]
