@@ -25,7 +25,7 @@ from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
 from pipelines.report import print_report
-from pipelines.runner import PIPELINE_NAME, RunLocked, RunRequest, run
+from pipelines.runner import DUCKDB_MEMORY_LIMIT, PIPELINE_NAME, RunLocked, RunRequest, run
 from pipelines.settings import auth_settings
 from sage_source.connection import SageConnection
 from sage_source.errors import (
@@ -152,6 +152,12 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="DuckDB file (default: DESTINATION__DUCKDB__CREDENTIALS, else ./sage_accounting.duckdb)",
     )
     parser.add_argument(
+        "--duckdb-memory-limit",
+        metavar="SIZE",
+        default=DUCKDB_MEMORY_LIMIT,
+        help=f"DuckDB's memory while loading, e.g. 2GB (default {DUCKDB_MEMORY_LIMIT}; beyond it, disk)",
+    )
+    parser.add_argument(
         "--pipeline-name", default=PIPELINE_NAME, help=f"dlt pipeline name (default {PIPELINE_NAME})"
     )
     parser.add_argument("--pipelines-dir", help="where dlt keeps the pipeline's state (default dlt's)")
@@ -186,6 +192,7 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
         dataset=args.dataset,
         destination=args.destination,
         duckdb_path=args.duckdb,
+        duckdb_memory_limit=args.duckdb_memory_limit,
         pipelines_dir=args.pipelines_dir,
         resources=args.resources,
         business_ids=args.businesses,

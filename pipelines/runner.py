@@ -20,6 +20,7 @@ from typing import Any
 import dlt
 from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.common.runtime.collector import LogCollector
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
 
 from pipelines.settings import hard_delete_setting
@@ -27,6 +28,9 @@ from sage_source import apply_deletions, sage_accounting
 
 log = logging.getLogger("sage_pipeline")
 PIPELINE_NAME = "sage_accounting"
+# DuckDB caches up to 80% of RAM while it loads; at a million invoices that is gigabytes for no
+# gain (the load is no faster: benchmarks/pipeline_throughput.py). Capped, it spills to disk.
+DUCKDB_MEMORY_LIMIT = "512MB"
 
 
 class RunLocked(Exception):  # noqa: N818 (a state, not a failure)
@@ -39,6 +43,7 @@ class RunRequest:
     dataset: str = "sage"
     destination: str = "duckdb"
     duckdb_path: str | None = None
+    duckdb_memory_limit: str | None = DUCKDB_MEMORY_LIMIT  # None: DuckDB's own (80% of RAM)
     pipelines_dir: str | None = None
     resources: list[str] | None = None
     business_ids: list[str] | None = None
@@ -69,11 +74,8 @@ def lock_path(request: RunRequest) -> Path:
 
 def make_pipeline(request: RunRequest) -> dlt.Pipeline:
     destination: Any = request.destination
-    if request.destination == "duckdb" and request.duckdb_path:
-        # A folder that cannot be made is reported by dlt when it opens the file, with the reason.
-        with contextlib.suppress(OSError):
-            Path(request.duckdb_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        destination = dlt.destinations.duckdb(credentials=str(Path(request.duckdb_path).expanduser()))
+    if request.destination == "duckdb":
+        destination = _duckdb(request)
     options: dict[str, Any] = {}
     if request.progress:  # dlt's log collector: rows per resource and table every few seconds
         options["progress"] = LogCollector(log_period=10, logger=sys.stderr, dump_system_stats=False)
@@ -83,6 +85,21 @@ def make_pipeline(request: RunRequest) -> dlt.Pipeline:
         pipeline_name=request.pipeline_name, destination=destination, dataset_name=request.dataset, **options
     )
     return pipeline
+
+
+def _duckdb(request: RunRequest) -> Any:
+    """DuckDB at ``--duckdb``, else ``DESTINATION__DUCKDB__CREDENTIALS``, else dlt's default file."""
+    configured = request.duckdb_path or dlt.secrets.get("destination.duckdb.credentials")
+    if configured is not None and not isinstance(configured, str):
+        return "duckdb"  # credentials given as a table: dlt resolves them, DuckDB's memory default
+    path = Path(configured or f"{request.pipeline_name}.duckdb").expanduser()
+    # A folder that cannot be made is reported by dlt when it opens the file, with the reason.
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    credentials = DuckDbCredentials(str(path))
+    if request.duckdb_memory_limit:
+        credentials.global_config = {"memory_limit": request.duckdb_memory_limit}
+    return dlt.destinations.duckdb(credentials=credentials)
 
 
 def run(request: RunRequest) -> RunReport:
