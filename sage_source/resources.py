@@ -45,6 +45,8 @@ SYNCED_AT = "_sage_synced_at"  # the server's time when the row was read (dates 
 PARSE_BYTES = 4 << 20  # pages parsed together (a page of 200 invoices is about 1 MB)
 _TOMBSTONE_FIELDS = {"id": "text", "deleted_at": "timestamp"}
 _ID_FIELDS = {"id": "text"}
+CHILD_PARENT = ("business_id", "parent_id")
+CHILD_KEY = ("business_id", "parent_id", "_dlt_list_idx")
 
 
 @dataclass(frozen=True)
@@ -304,12 +306,19 @@ def parent_hints(table_name: str, disposition: str) -> Any:
 
 @cache
 def child_hints(table_name: str, disposition: str) -> Any:
-    """A child table is replaced per parent: its rows merge on ``(business_id, parent_id)``."""
+    """A child table is replaced per parent: its rows merge on ``(business_id, parent_id)``.
+
+    Replacement markers (a parent whose list is now empty) exist only when merging.
+    """
+    if disposition == "append":
+        return dlt.mark.make_hints(
+            table_name=table_name, write_disposition=APPEND, primary_key=CHILD_KEY, merge_key=CHILD_PARENT
+        )
     return dlt.mark.make_hints(
         table_name=table_name,
-        write_disposition=APPEND if disposition == "append" else MERGE,
-        merge_key=("business_id", "parent_id"),
-        primary_key=("business_id", "parent_id", "_dlt_list_idx"),
+        write_disposition=MERGE,
+        merge_key=CHILD_PARENT,
+        primary_key=CHILD_KEY,
         columns={REPLACED: {"data_type": "bool", "hard_delete": True}},
     )
 
