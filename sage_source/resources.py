@@ -337,8 +337,10 @@ class FirstSighting:
     other id is keyed by its 128-bit BLAKE2 digest, as unlikely to collide as two UUIDs.
     """
 
+    RUN_KEYS = 1 << 17  # 2 MB a run: a million ids are eight runs and a few small ones
+
     def __init__(self) -> None:
-        self._runs: list[np.ndarray] = []  # sorted, disjoint; sizes halve along the list
+        self._runs: list[np.ndarray] = []  # sorted, disjoint
 
     def unseen(self, page: Page) -> Page:
         keys = _keys(page.items.column("id"))
@@ -356,9 +358,14 @@ class FirstSighting:
         return replace(page, items=page.items.filter(pa.array(keep)))
 
     def _add(self, run: np.ndarray) -> None:
-        """Merge like a binary counter: each id is re-sorted O(log n) times in all."""
+        """Merge like a binary counter (each id is re-sorted O(log n) times), up to runs of
+        ``RUN_KEYS``: merging bigger ones would briefly hold every key three times over."""
         self._runs.append(run)
-        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+        while (
+            len(self._runs) > 1
+            and len(self._runs[-2]) <= 2 * len(self._runs[-1])
+            and len(self._runs[-2]) + len(self._runs[-1]) <= self.RUN_KEYS
+        ):
             newer, older = self._runs.pop(), self._runs.pop()
             self._runs.append(np.sort(np.concatenate([older, newer])))
 
