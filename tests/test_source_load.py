@@ -42,7 +42,8 @@ def test_first_load_equals_the_books(connected: Connected) -> None:
     assert report.rows["sales_invoices"] > 0
     # DuckDB loads within the runner's memory cap (its default would cache up to 80% of RAM).
     with report.pipeline.sql_client() as sql:
-        assert sql.execute_sql("SELECT current_setting('memory_limit')")[0][0] == "488.2 MiB"
+        limit = sql.execute_sql("SELECT current_setting('memory_limit')")
+    assert limit is not None and limit[0][0] == "488.2 MiB"
     with connected.warehouse() as warehouse:
         assert mismatches(warehouse, connected.server.sandbox) == []
         tables = warehouse.tables()
