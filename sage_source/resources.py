@@ -29,7 +29,6 @@ import dlt
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from dlt.common.schema.typing import TWriteDispositionConfig
 from dlt.extract.resource import DltResource
 
 from sage_source.client import RawPage, SageClient, server_time
@@ -76,7 +75,7 @@ def list_resource(
             Cursor(state.get(business_id, {})).synced for business_id in business_ids
         )
         # One batch across businesses: rows carry business_id, and dlt's cost is per item.
-        batch = Batch(endpoint.name, options.batch_rows, APPEND if first_load else MERGE)
+        batch = Batch(endpoint.name, options.batch_rows, append=first_load)
         for business_id in business_ids:
             cursor = Cursor(state.setdefault(business_id, {}))
             yield from _sync(endpoint, business_id, cursor, reader, client, options, batch)
@@ -261,12 +260,12 @@ class Batch:
     child tables, and the delete records (:mod:`sage_source.deletions`).
     """
 
-    def __init__(self, parent: str, rows: int, disposition: TWriteDispositionConfig) -> None:
+    def __init__(self, parent: str, rows: int, append: bool) -> None:
         self.parent = parent
         self.limit = rows
-        self.disposition = disposition
+        self.append = append  # a first load: see ``list_resource``
         self.hints: dict[str, Any] = {
-            parent: parent_hints(parent, _key(disposition)),
+            parent: parent_hints(parent, append),
             DELETIONS_TABLE: DELETIONS_HINTS,
             SWEEPS_TABLE: SWEEPS_HINTS,
         }
@@ -285,32 +284,26 @@ class Batch:
     def flush(self) -> Iterator[Any]:
         for name, parts in self.parts.items():
             table = keys_required(pa.concat_tables(parts, promote_options="default"))
-            hints = self.hints.get(name) or child_hints(name, _key(self.disposition))
+            hints = self.hints.get(name) or child_hints(name, self.append)
             yield dlt.mark.with_hints(table, hints, create_table_variant=True)
         self.parts = {}
         self.rows = 0
 
 
-def _key(disposition: TWriteDispositionConfig) -> str:
-    return "append" if disposition == APPEND else "merge"
-
-
 @cache
-def parent_hints(table_name: str, disposition: str) -> Any:
+def parent_hints(table_name: str, append: bool) -> Any:
     """The endpoint's own table: merged on ``(business_id, id)`` (the resource's hints), or
     appended on a first load. Given as a table variant so child tables do not inherit it."""
-    return dlt.mark.make_hints(
-        table_name=table_name, write_disposition=APPEND if disposition == "append" else MERGE
-    )
+    return dlt.mark.make_hints(table_name=table_name, write_disposition=APPEND if append else MERGE)
 
 
 @cache
-def child_hints(table_name: str, disposition: str) -> Any:
+def child_hints(table_name: str, append: bool) -> Any:
     """A child table is replaced per parent: its rows merge on ``(business_id, parent_id)``.
 
     Replacement markers (a parent whose list is now empty) exist only when merging.
     """
-    if disposition == "append":
+    if append:
         return dlt.mark.make_hints(
             table_name=table_name, write_disposition=APPEND, primary_key=CHILD_KEY, merge_key=CHILD_PARENT
         )
