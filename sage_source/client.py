@@ -234,8 +234,9 @@ class SageClient:
                 failing, size = size, max(self.settings.min_page_size, size // 2)
                 # Restart at the smaller pages' boundary at or before the first unread item: when
                 # the new size does not divide the offset, page offset // size + 1 starts before
-                # it (a few rows read twice, merged), and offset must be that page's start, or a
-                # later halving computes its page from an offset past what was read and skips rows.
+                # it (a few rows read twice, kept once by the resource), and offset must be that
+                # page's start, or a later halving computes its page from an offset past what was
+                # read and skips rows.
                 offset -= offset % size
                 log.warning("%s: pages of %d keep failing; trying pages of %d", path, failing, size)
                 url, query = self.url(path), {**params, "items_per_page": size, "page": offset // size + 1}
@@ -260,14 +261,6 @@ class SageClient:
             page = reader.read(raw.body)
             order.check(page)
             yield Fetched(page, raw.server_time)
-
-    def get_json(self, path: str, business_id: str | None = None) -> Any:
-        """A single object (``/financial_settings``, ``/businesses/{id}``)."""
-        response = self.get(path, None, business_id)
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise SageDataError(f"GET {path}: the answer is not JSON") from exc
 
 
 def _retry_after(response: httpx.Response) -> float | None:
