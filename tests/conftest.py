@@ -21,16 +21,20 @@ SMALL = SandboxConfig(seed=7, invoices=150, history_days=400, now=NOW, frozen_cl
 
 
 def openapi_dir() -> Path:
-    """Sage's swagger files: ``$SAGE_OPENAPI_DIR`` or ``../shared/sage_openapi`` beside the project."""
+    """Where Sage's swagger files should be: ``$SAGE_OPENAPI_DIR`` or ``../shared/sage_openapi``."""
     configured = os.environ.get("SAGE_OPENAPI_DIR")
-    path = Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "sage_openapi"
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "sage_openapi"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The contract tests need Sage's swagger, which is not ours to vendor: say so once, not per test."""
+    path = openapi_dir()
     if not (path / "swagger-2.0.0.json").is_file():
-        pytest.fail(
+        pytest.exit(
             f"Sage's swagger files are not at {path}. They ship beside the project in "
-            "../shared/sage_openapi; set SAGE_OPENAPI_DIR to their folder.",
-            pytrace=False,
+            "../shared/sage_openapi; set SAGE_OPENAPI_DIR to their folder and run again.",
+            returncode=2,
         )
-    return path
 
 
 @pytest.fixture(scope="session")
