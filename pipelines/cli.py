@@ -18,12 +18,14 @@ import logging
 import sys
 import webbrowser
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, TextIO
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
+from pipelines.marts import MartsError
 from pipelines.report import print_report
 from pipelines.runner import DUCKDB_MEMORY_LIMIT, PIPELINE_NAME, RunLocked, RunRequest, run
 from pipelines.settings import auth_settings
@@ -39,6 +41,7 @@ from sage_source.errors import (
 from sage_source.settings import RESOURCE_NAMES
 
 EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_REAUTH, EXIT_SAGE, EXIT_LOAD, EXIT_LOCKED = 0, 1, 2, 3, 4, 5, 75
+EXIT_MARTS = 6  # the load is in; dbt build failed (a model, or a reconciliation an accountant would run)
 
 DESCRIPTION = """\
 Load Sage Business Cloud Accounting books into DuckDB (or any dlt destination).
@@ -61,7 +64,8 @@ CLIENT_SECRET, TOKEN_STORE, API_BASE_URL, TOKEN_URL, AUTHORIZE_URL, REFRESH_TOKE
 The DuckDB file can also come from DESTINATION__DUCKDB__CREDENTIALS.
 
 exit codes: 0 done · 2 bad settings · 3 run `sage-pipeline auth` · 4 Sage failed, try later ·
-5 destination failed · 75 another run in progress · 1 a bug (rerun with --debug)
+5 destination failed · 6 loaded, but dbt build failed (a model or a reconciliation) ·
+75 another run in progress · 1 a bug (rerun with --debug)
 """
 
 
@@ -161,7 +165,23 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--pipeline-name", default=PIPELINE_NAME, help=f"dlt pipeline name (default {PIPELINE_NAME})"
     )
     parser.add_argument("--pipelines-dir", help="where dlt keeps the pipeline's state (default dlt's)")
+    parser.add_argument(
+        "--skip-dbt", action="store_true", help="load only; do not run `dbt build` over the load afterwards"
+    )
+    parser.add_argument("--dbt-project-dir", metavar="DIR", help="the dbt project (default: dbt_models/)")
+    parser.add_argument(
+        "--as-of-date",
+        type=_iso_date,
+        help="the marts' today for open items, aging and the forecast (default: when the books were read)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress, only the summary and errors")
+
+
+def _iso_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
 
 
 def _names(text: str) -> list[str]:
@@ -199,9 +219,13 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
         start_date=args.start_date,
         full_refresh=args.full_refresh,
         progress=not args.quiet,
+        build_marts=not args.skip_dbt,
+        dbt_project_dir=args.dbt_project_dir,
+        as_of_date=args.as_of_date,
     )
-    print_report(run(request), out)
-    return EXIT_OK
+    report = run(request)
+    print_report(report, out)
+    return EXIT_MARTS if report.marts is not None and not report.marts.ok else EXIT_OK
 
 
 def command_demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -237,7 +261,7 @@ def classify(error: BaseException) -> tuple[int, str]:
             return EXIT_REAUTH, str(cause)
         if isinstance(cause, AmbiguousRefreshError | SageApiError | SageDataError | UnsafeNextLinkError):
             return EXIT_SAGE, f"Sage: {cause}"
-        if isinstance(cause, SageSourceError):
+        if isinstance(cause, SageSourceError | MartsError):
             return EXIT_CONFIG, str(cause)
         if isinstance(cause, ConfigFieldMissingException):
             return EXIT_CONFIG, _missing_settings(cause)

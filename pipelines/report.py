@@ -16,3 +16,9 @@ def print_report(report: RunReport, out: TextIO) -> None:
     )
     for table, rows in loaded.items():
         print(f"  {table:<48} {rows:>10,}", file=out)
+    if report.marts is not None:
+        print(report.marts.summary(), file=out)
+        for failure in report.marts.failures[:20]:
+            print(f"  {failure}", file=out)
+        if report.marts.target_dir:
+            print(f"  dbt's logs and results: {report.marts.target_dir.parent}", file=out)

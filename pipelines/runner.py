@@ -5,6 +5,7 @@
 * DuckDB is the default destination (a file path may be given); any other dlt destination is
   chosen by name and configured the dlt way (``DESTINATION__<NAME>__CREDENTIALS``, ...).
 * Deletions are applied after the load (:func:`sage_source.apply_deletions`).
+* Then, when asked, ``dbt build`` makes the marts (:mod:`pipelines.marts`), still under the lock.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dlt.common.runtime.collector import LogCollector
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
 
+from pipelines.marts import MartsReport, MartsRequest, build_marts
 from pipelines.settings import hard_delete_setting
 from sage_source import apply_deletions, sage_accounting
 
@@ -51,6 +53,9 @@ class RunRequest:
     full_refresh: bool = False
     progress: bool = True
     source_options: dict[str, Any] = field(default_factory=dict)  # more source arguments (tests, benchmarks)
+    build_marts: bool = False  # run `dbt build` over the load (sage-pipeline run does unless --skip-dbt)
+    dbt_project_dir: str | None = None  # default: the repository's dbt_models/
+    as_of_date: str | None = None  # the marts' "today" (default: the date the books were read)
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class RunReport:
     destination: str
     dataset: str
     pipeline: dlt.Pipeline
+    marts: MartsReport | None = None  # None: not asked for, or no dbt profile for the destination
 
     @property
     def total_rows(self) -> int:
@@ -121,6 +127,7 @@ def run(request: RunRequest) -> RunReport:
         )
         pipeline.run(source)
         apply_deletions(pipeline, hard_delete=hard_delete_setting())
+        marts = _build_marts(request, pipeline) if request.build_marts else None
         trace = pipeline.last_trace
         counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
         rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
@@ -132,9 +139,31 @@ def run(request: RunRequest) -> RunReport:
             ),
             dataset=request.dataset,
             pipeline=pipeline,
+            marts=marts,
         )
     finally:
         lock.release()
+
+
+# dbt profiles the project ships (dbt_models/profiles.yml), by dlt destination.
+DBT_TARGETS = {"duckdb": "duckdb", "postgres": "postgres"}
+
+
+def _build_marts(request: RunRequest, pipeline: dlt.Pipeline) -> MartsReport | None:
+    """``dbt build`` over the dataset just loaded, inside the run lock (one writer at a time)."""
+    target = DBT_TARGETS.get(request.destination)
+    if target is None:
+        log.warning("no dbt profile for %s: marts not built (dbt_models/profiles.yml)", request.destination)
+        return None
+    marts = MartsRequest(
+        work_dir=Path(pipeline.working_dir) / "dbt",
+        dataset=request.dataset,
+        duckdb_path=duckdb_file(pipeline) if target == "duckdb" else None,
+        target=target,
+        as_of_date=request.as_of_date,
+        **({"project_dir": Path(request.dbt_project_dir)} if request.dbt_project_dir else {}),
+    )
+    return build_marts(marts)
 
 
 def duckdb_file(pipeline: dlt.Pipeline) -> str | None:

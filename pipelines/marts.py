@@ -1,0 +1,130 @@
+"""Build the dbt marts (``dbt_models/``) over what a run just loaded: ``dbt build``.
+
+dbt runs as a child process (the ``dbt`` beside this Python), not in ours: dbt keeps global state
+(adapters, logging, flags) that does not belong in a long-lived pipeline process, and a child is
+what a user running ``dbt build`` by hand gets too. The child sees the warehouse through the
+variables ``dbt_models/profiles.yml`` reads, and none of the pipeline's Sage settings, so no
+secret can reach dbt's logs. Results come from dbt's own ``run_results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_models"
+_SECRET_PREFIXES = ("SOURCES__", "DESTINATION__")  # the pipeline's settings; dbt needs none of them
+
+
+class MartsError(Exception):
+    """dbt could not be started, or its project is missing."""
+
+
+@dataclass(frozen=True)
+class MartsRequest:
+    work_dir: Path  # dbt's target/ and logs/ (per pipeline, so two pipelines never share them)
+    dataset: str = "sage"
+    duckdb_path: str | None = None  # the DuckDB file; None for another warehouse (target postgres)
+    target: str = "duckdb"
+    project_dir: Path = DBT_PROJECT
+    as_of_date: str | None = None  # "today" for aging and the forecast; default the load's date
+    threads: int = 2
+
+
+@dataclass(frozen=True)
+class MartsReport:
+    ok: bool
+    seconds: float
+    statuses: dict[str, int]  # dbt node status (success, pass, error, fail, warn, skipped) → count
+    failures: list[str] = field(default_factory=list)  # "test assert_trial_balance_is_zero: 3 rows"
+    target_dir: Path | None = None
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items()))
+        return f"dbt build {'passed' if self.ok else 'FAILED'}: {counts} in {self.seconds:.1f}s"
+
+
+def build_marts(request: MartsRequest) -> MartsReport:
+    """Run ``dbt build`` (models, seeds, unit and data tests) and read what it reports."""
+    if not (request.project_dir / "dbt_project.yml").is_file():
+        raise MartsError(f"no dbt project at {request.project_dir}; pass --dbt-project-dir or --skip-dbt")
+    target_dir = request.work_dir / "target"
+    command = [
+        dbt_executable(),
+        "build",
+        "--project-dir",
+        str(request.project_dir),
+        "--profiles-dir",
+        str(request.project_dir),
+        "--target",
+        request.target,
+        "--target-path",
+        str(target_dir),
+        "--log-path",
+        str(request.work_dir / "logs"),
+        "--threads",
+        str(request.threads),
+    ]
+    if request.as_of_date:
+        command += ["--vars", json.dumps({"as_of_date": request.as_of_date})]
+    (target_dir / "run_results.json").unlink(missing_ok=True)  # never read a previous build's results
+    started = time.perf_counter()
+    completed = subprocess.run(
+        command, env=_dbt_env(request), capture_output=True, text=True, check=False, cwd=request.project_dir
+    )
+    seconds = time.perf_counter() - started
+    results = _read_results(target_dir / "run_results.json")
+    if results is None:  # dbt stopped before running anything: a project or profile error
+        detail = _last_error_line(completed.stdout + completed.stderr)
+        return MartsReport(False, seconds, {"error": 1}, [detail], target_dir)
+    statuses = Counter(str(r.get("status")) for r in results)
+    failures = [_describe(r) for r in results if r.get("status") in ("error", "fail")]
+    ok = completed.returncode == 0 and not failures
+    return MartsReport(ok, seconds, dict(statuses), failures, target_dir)
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` installed with this Python (the project's .venv), else the one on PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    found = str(beside) if beside.is_file() else shutil.which("dbt")
+    if not found:
+        raise MartsError("dbt is not installed in this environment; run `make venv` or pass --skip-dbt")
+    return found
+
+
+def _dbt_env(request: MartsRequest) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SECRET_PREFIXES)}
+    env["SAGE_DATASET"] = request.dataset
+    env["DBT_TARGET"] = request.target
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    if request.duckdb_path:
+        env["SAGE_DUCKDB_PATH"] = request.duckdb_path
+    return env
+
+
+def _read_results(path: Path) -> list[dict[str, object]] | None:
+    try:
+        results: list[dict[str, object]] = json.loads(path.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return results
+
+
+def _describe(result: dict[str, object]) -> str:
+    node = str(result.get("unique_id", "?")).split(".", 2)
+    kind, name = node[0], node[-1]
+    message = str(result.get("message") or "").strip().splitlines()
+    return f"{kind} {name}: {message[0] if message else result.get('status')}"
+
+
+def _last_error_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return (errors or lines or ["dbt exited without output"])[-1]
