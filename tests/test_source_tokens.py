@@ -120,6 +120,7 @@ def cli_run(connected: Connected, env: dict[str, str] | None = None) -> subproce
         str(Path(sys.executable).with_name("sage-pipeline")),
         "run",
         "--quiet",
+        "--skip-dbt",
         "--resources",
         ",".join(RESOURCES),
         "--pipeline-name",

@@ -1,0 +1,147 @@
+"""The dbt marts on real loads: every model, contract, unit test and reconciliation passes on the
+books of several seeds (two businesses each, GB and US), and the reconciliations fail when the
+books are broken the ways an accountant would catch.
+
+Each seed's sandbox is loaded over HTTP into its own DuckDB file by the real pipeline, then
+``dbt build`` runs as ``sage-pipeline run`` runs it (:func:`pipelines.marts.build_marts`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
+from scripts.generate_dbt_staging import STAGING, generate
+from tests.load_warehouse import load
+
+SEEDS = (7, 11, 23)
+INVOICES = 300  # per business: two years of books, small enough for CI
+RECONCILIATIONS = DBT_PROJECT / "tests" / "reconciliation"
+
+
+@dataclass(frozen=True)
+class Built:
+    seed: int
+    database: Path
+    raw: Path  # the load before dbt touched it, for tests that break the books
+    report: MartsReport
+
+    def results(self) -> list[dict[str, object]]:
+        assert self.report.target_dir is not None
+        results: list[dict[str, object]] = json.loads(
+            (self.report.target_dir / "run_results.json").read_text()
+        )["results"]
+        return results
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        with duckdb.connect(str(self.database), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+
+def build(database: Path, work: Path, *select: str) -> MartsReport:
+    return build_marts(MartsRequest(work_dir=work, duckdb_path=str(database), select=select))
+
+
+@pytest.fixture(scope="session", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    seed: int = request.param
+    home = tmp_path_factory.mktemp(f"marts{seed}")
+    raw = load(home / "raw.duckdb", seed=seed, invoices=INVOICES)
+    database = home / "warehouse.duckdb"
+    shutil.copyfile(raw, database)
+    return Built(seed, database, raw, build(database, home / "dbt"))
+
+
+def test_dbt_build_passes_every_model_contract_and_test(built: Built) -> None:
+    assert built.report.ok, "\n".join(built.report.failures)
+    statuses = built.report.statuses
+    assert statuses.get("error", 0) == 0 and statuses.get("fail", 0) == 0, statuses
+    assert statuses.get("pass", 0) >= 100, statuses  # data, unit and reconciliation tests ran
+
+
+def test_every_reconciliation_and_unit_test_ran_and_passed(built: Built) -> None:
+    expected = {path.stem for path in RECONCILIATIONS.rglob("*.sql")}
+    assert len(expected) >= 10
+    ran = {
+        str(r["unique_id"]).split(".")[2]: r["status"]
+        for r in built.results()
+        if str(r["unique_id"]).startswith("test.")
+    }
+    assert {name: ran.get(name) for name in expected} == dict.fromkeys(expected, "pass")
+    unit = [r for r in built.results() if str(r["unique_id"]).startswith("unit_test.")]
+    assert len(unit) >= 10 and all(r["status"] == "pass" for r in unit), [
+        (r["unique_id"], r["status"]) for r in unit if r["status"] != "pass"
+    ]
+
+
+def test_marts_cover_both_businesses_of_both_countries(built: Built) -> None:
+    countries = built.query(
+        "select b.country_id, count(distinct g.business_id) from marts.fct_general_ledger g "
+        "join staging.stg_sage__businesses b using (business_id) group by 1 order by 1"
+    )
+    assert countries == [("GB", 1), ("US", 1)]
+    for mart in (
+        "fct_cash_position_daily",
+        "fct_ar_open_items",
+        "fct_ap_open_items",
+        "fct_cash_forecast_13w",
+    ):
+        (businesses,) = built.query(f"select count(distinct business_id) from marts.{mart}")[0]
+        assert businesses == 2, mart
+
+
+def test_money_is_decimal_in_every_mart(built: Built) -> None:
+    floats = built.query(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts' "
+        "and (data_type like 'DOUBLE%' or data_type like 'FLOAT%' or data_type = 'REAL')"
+    )
+    assert floats == []
+
+
+# -- the reconciliations can fail ------------------------------------------------------------------
+
+Mutation = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def broken_build(built: Built, tmp_path: Path, mutate: Mutation, *select: str) -> MartsReport:
+    database = tmp_path / "broken.duckdb"
+    shutil.copyfile(built.raw, database)
+    with duckdb.connect(str(database)) as con:
+        mutate(con)
+    return build(database, tmp_path / "dbt", *select)
+
+
+@pytest.fixture(scope="module")
+def seed7(built: Built) -> Built:
+    if built.seed != SEEDS[0]:
+        pytest.skip("the books are broken once, on the first seed")
+    return built
+
+
+def test_an_unmapped_ledger_account_type_fails_the_build(seed7: Built, tmp_path: Path) -> None:
+    def mutate(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(
+            "update sage.ledger_accounts set ledger_account_type__id = 'BRAND_NEW_TYPE' "
+            "where id = (select min(id) from sage.ledger_accounts)"
+        )
+
+    report = broken_build(seed7, tmp_path, mutate, "+int_ledger_accounts_classified")
+    assert not report.ok
+    assert any("relationships" in f and "ledger_account_type" in f for f in report.failures), report.failures
+
+
+def test_staging_is_what_the_generator_makes_of_this_load(seed7: Built) -> None:
+    """The staging views are generated from a load; regenerating from this one changes nothing."""
+    files = generate(seed7.raw, "sage")
+    committed = {path.name: path.read_text() for path in STAGING.iterdir() if path.suffix in (".sql", ".yml")}
+    assert sorted(committed) == sorted(files)
+    stale = [name for name, text in files.items() if committed[name] != text]
+    assert stale == [], "run scripts/generate_dbt_staging.py on a fresh load and commit the result"
