@@ -37,6 +37,7 @@ class MartsRequest:
     as_of_date: str | None = None  # "today" for aging and the forecast; default the load's date
     threads: int = 2
     select: tuple[str, ...] = ()  # dbt node selection (default: everything)
+    extra_args: tuple[str, ...] = ()  # more `dbt build` arguments (benchmarks: --resource-type model)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def build_marts(request: MartsRequest) -> MartsReport:
     ]
     if request.select:
         command += ["--select", *request.select]
+    command += request.extra_args
     if request.as_of_date:
         command += ["--vars", json.dumps({"as_of_date": request.as_of_date})]
     (target_dir / "run_results.json").unlink(missing_ok=True)  # never read a previous build's results
