@@ -14,6 +14,7 @@ import os
 import shutil
 import threading
 import time
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,6 +24,7 @@ import httpx
 import orjson
 
 from pipelines.auth_flow import run_auth
+from pipelines.marts_summary import print_marts_summary
 from pipelines.report import print_report
 from pipelines.runner import RunRequest, run
 from pipelines.settings import auth_settings
@@ -71,8 +73,13 @@ def run_demo(invoices: int, folder: str, out: TextIO) -> int:
         summary = httpx.post(f"{urls.admin}/advance", json={"days": 7}, timeout=600).json()
         print(f"   {_summarise(summary)}", file=out)
         httpx.delete(f"{urls.admin}/counters")
-        print("\n4. sage-pipeline run (incremental)", file=out, flush=True)
-        print_report(run(request), out)
+        print(
+            "\n4. sage-pipeline run (incremental), then dbt build: the marts and their reconciliations",
+            file=out,
+            flush=True,
+        )
+        final = run(replace(request, build_marts=True))
+        print_report(final, out)
         counters = httpx.get(f"{urls.admin}/counters").json()
         api_requests = sum(
             n for route, outcomes in counters.items() if "/v3.1/" in route for n in outcomes.values()
@@ -80,9 +87,11 @@ def run_demo(invoices: int, folder: str, out: TextIO) -> int:
         print(f"   {api_requests} API requests for the whole incremental run", file=out)
         _compare(urls.admin, database, out)
 
-    print(f'\nQuery it:  duckdb {database} "select * from sage.sales_invoices limit 5"', file=out)
+    if final.marts is not None and final.marts.ok:
+        print_marts_summary(database, out)
+    print(f'\nQuery it:  duckdb {database} "select * from marts.rpt_ar_aging limit 5"', file=out)
     print(f"Demo done in {time.perf_counter() - started:.0f}s.", file=out)
-    return 0
+    return 0 if final.marts is not None and final.marts.ok else 6
 
 
 def _approve_in_background(url: str) -> None:

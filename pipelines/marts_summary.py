@@ -1,0 +1,72 @@
+"""The few lines an analyst looks at first, read from the marts: cash today per bank, overdue
+receivables by aging bucket, and last month's DSO. ``make demo`` ends with them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+
+BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
+
+CASH_TODAY = """
+    select
+        businesses.name, banks.bank_account_name, banks.currency_id,
+        position.closing_balance, position.date_day
+    from marts.fct_cash_position_daily as position
+    inner join marts.dim_bank_accounts as banks using (business_id, bank_account_id)
+    inner join staging.stg_sage__businesses as businesses using (business_id)
+    where position.date_day = (select max(date_day) from marts.fct_cash_position_daily)
+    order by businesses.name, position.closing_balance desc
+"""
+
+AR_BY_BUCKET = """
+    select businesses.name, settings.base_currency_id, items.aging_bucket, sum(items.outstanding_base)
+    from marts.fct_ar_open_items as items
+    inner join staging.stg_sage__businesses as businesses using (business_id)
+    inner join staging.stg_sage__financial_settings as settings using (business_id)
+    where items.is_latest
+    group by businesses.name, settings.base_currency_id, items.aging_bucket
+"""
+
+LAST_MONTH_KPIS = """
+    select businesses.name, kpis.month_end, kpis.dso_simple, kpis.dso_countback, kpis.cei
+    from marts.fct_receivables_kpis_monthly as kpis
+    inner join staging.stg_sage__businesses as businesses using (business_id)
+    where kpis.month_end = (
+        select max(month_end) from marts.fct_receivables_kpis_monthly
+        where month_end < (select max(as_of_date) from marts.fct_ar_open_items)
+    )
+    order by businesses.name
+"""
+
+
+def print_marts_summary(database: Path, out: TextIO) -> None:
+    with duckdb.connect(str(database), read_only=True) as db:
+        cash = db.execute(CASH_TODAY).fetchall()
+        aging = db.execute(AR_BY_BUCKET).fetchall()
+        kpis = db.execute(LAST_MONTH_KPIS).fetchall()
+    if cash:
+        print(f"\nCash today ({cash[0][4]}), per bank account:", file=out)
+    for business, bank, currency, balance, _ in cash:
+        print(f"   {business:<28} {bank:<28} {currency} {balance:>16,.2f}", file=out)
+    print(f"\nReceivables by aging bucket (days past due; {', '.join(BUCKETS)}):", file=out)
+    by_business: dict[tuple[str, str], dict[str, Decimal]] = {}
+    for business, currency, bucket, amount in aging:
+        by_business.setdefault((business, currency), {})[bucket] = amount
+    for (business, currency), buckets in sorted(by_business.items()):
+        cells = "  ".join(f"{bucket} {buckets.get(bucket, Decimal(0)):,.2f}" for bucket in BUCKETS)
+        overdue = sum((buckets.get(b, Decimal(0)) for b in BUCKETS[1:]), Decimal(0))
+        print(f"   {business:<28} {currency} overdue {overdue:,.2f}  ({cells})", file=out)
+    for business, month_end, dso, countback, cei in kpis:
+        print(
+            f"   {business:<28} DSO for {month_end:%B %Y}: {_days(dso)} (countback {_days(countback)}), "
+            f"CEI {_days(cei, '%')}",
+            file=out,
+        )
+
+
+def _days(value: Decimal | None, unit: str = " days") -> str:
+    return "n/a" if value is None else f"{value:.1f}{unit}"
