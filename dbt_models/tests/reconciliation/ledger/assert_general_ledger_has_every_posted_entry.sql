@@ -1,0 +1,37 @@
+-- Fan-out / drop guard: the general ledger has exactly one row per posted ledger entry, counted straight
+-- from staging (entry not deleted, its transaction exists and is not deleted), per business. A join that
+-- duplicates or loses entries shows up here. Returns the businesses whose counts differ.
+with posted_entries as (
+    select entries.business_id, entries.ledger_entry_id
+    from {{ ref('stg_sage__ledger_entries') }} as entries
+    inner join {{ ref('stg_sage__transactions') }} as transactions
+        on entries.business_id = transactions.business_id
+        and entries.transaction_id = transactions.transaction_id
+    where not entries.is_deleted
+        and not transactions.is_deleted
+),
+
+posted_counts as (
+    select business_id, count(*) as posted_entries, count(distinct ledger_entry_id) as distinct_posted_entries
+    from posted_entries
+    group by business_id
+),
+
+ledger_counts as (
+    select business_id, count(*) as ledger_rows, count(distinct ledger_entry_id) as distinct_ledger_entries
+    from {{ ref('fct_general_ledger') }}
+    group by business_id
+)
+
+select
+    coalesce(posted_counts.business_id, ledger_counts.business_id) as business_id,
+    posted_counts.posted_entries,
+    posted_counts.distinct_posted_entries,
+    ledger_counts.ledger_rows,
+    ledger_counts.distinct_ledger_entries
+from posted_counts
+full outer join ledger_counts
+    on posted_counts.business_id = ledger_counts.business_id
+where coalesce(posted_counts.posted_entries, -1) <> coalesce(ledger_counts.ledger_rows, -1)
+    or coalesce(posted_counts.distinct_posted_entries, -1) <> coalesce(ledger_counts.ledger_rows, -1)
+    or coalesce(ledger_counts.distinct_ledger_entries, -1) <> coalesce(ledger_counts.ledger_rows, -1)
