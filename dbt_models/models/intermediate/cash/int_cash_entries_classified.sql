@@ -1,0 +1,240 @@
+-- One row per bank ledger entry × counterparty leg of its transaction: the direct-method view of cash.
+--
+-- Every posted entry on a bank account's ledger account is cash in (+) or out (−). Its transaction says
+-- where the money came from or went to. The cash is split over the other legs in proportion to their
+-- net_amount, and each piece takes the cash-flow line of its counterparty account
+-- (int_ledger_accounts_classified: customers and suppliers via the control accounts, tax, payroll, the
+-- account type's default). Example: a payment of 120 for 60 rent + 40 stationery + 20 VAT gives −60 rent,
+-- −40 stationery, −20 tax. Legs on the same side as the cash count negatively, so a receipt of 95 for a
+-- 100 invoice with 5 bank charges deducted gives +100 receipts_from_customers and −5 other payments.
+--
+-- Transactions with several bank legs (bank transfers, deposits, card payoffs, journals between banks):
+-- money that leaves one bank and arrives in another is internal. With inflows I and outflows O on bank
+-- legs, min(I, O) moved between banks; each inflow leg is matched to the outflow legs (and vice versa)
+-- pro rata, which makes the two sides equal and opposite, so internal transfers net to zero. Only the
+-- rest, |I − O|, is external and is split over the non-bank legs as above.
+--
+-- Pieces are rounded to the currency's minor unit (var cash_allocation_decimals, default 2) and the
+-- rounding remainder goes to the largest piece, so the pieces of a bank entry sum exactly to it.
+{%- set decimals = var('cash_allocation_decimals', 2) %}
+
+with
+
+entries as (
+    select * from {{ ref('int_ledger_entries_signed') }}
+),
+
+accounts as (
+    select * from {{ ref('int_ledger_accounts_classified') }}
+),
+
+legs as (
+    -- Zero-amount legs move no money and take no share.
+    select
+        entries.business_id,
+        entries.ledger_entry_id,
+        entries.transaction_id,
+        entries.transaction_type_id,
+        entries.entry_date,
+        entries.ledger_account_id,
+        entries.contact_id,
+        entries.net_amount,
+        accounts.bank_account_id,
+        accounts.cash_flow_activity,
+        accounts.cash_flow_line
+    from entries
+    left join accounts
+        on entries.business_id = accounts.business_id
+        and entries.ledger_account_id = accounts.ledger_account_id
+    where entries.net_amount <> 0
+),
+
+bank_legs as (
+    select * from legs
+    where bank_account_id is not null
+),
+
+cash_transactions as (
+    -- Per transaction that touches a bank: money into banks, out of banks, and the part moved between banks.
+    select
+        business_id,
+        transaction_id,
+        sum(case when net_amount > 0 then net_amount else 0 end) as bank_inflow,
+        sum(case when net_amount < 0 then -net_amount else 0 end) as bank_outflow,
+        least(
+            sum(case when net_amount > 0 then net_amount else 0 end),
+            sum(case when net_amount < 0 then -net_amount else 0 end)
+        ) as moved_between_banks
+    from bank_legs
+    group by business_id, transaction_id
+),
+
+non_bank_legs as (
+    select legs.*
+    from legs
+    inner join cash_transactions
+        on legs.business_id = cash_transactions.business_id
+        and legs.transaction_id = cash_transactions.transaction_id
+    where legs.bank_account_id is null
+),
+
+non_bank_totals as (
+    select
+        business_id,
+        transaction_id,
+        sum(net_amount) as non_bank_net
+    from non_bank_legs
+    group by business_id, transaction_id
+),
+
+bank_legs_sized as (
+    -- Each bank leg with the total of its own side (inflows or outflows) and its external part.
+    select
+        bank_legs.*,
+        case when bank_legs.net_amount > 0 then cash_transactions.bank_inflow else cash_transactions.bank_outflow end
+            as own_side_total,
+        case when bank_legs.net_amount > 0 then cash_transactions.bank_outflow else cash_transactions.bank_inflow end
+            as other_side_total,
+        cash_transactions.moved_between_banks,
+        non_bank_totals.non_bank_net
+    from bank_legs
+    inner join cash_transactions
+        on bank_legs.business_id = cash_transactions.business_id
+        and bank_legs.transaction_id = cash_transactions.transaction_id
+    left join non_bank_totals
+        on bank_legs.business_id = non_bank_totals.business_id
+        and bank_legs.transaction_id = non_bank_totals.transaction_id
+),
+
+internal_pieces as (
+    -- Bank leg against each bank leg on the other side: cash × |other| / other side × moved / own side.
+    -- (Ratios first: a product of three DECIMAL(38,9) overflows DuckDB's 38 digits.)
+    select
+        bank_legs_sized.business_id,
+        bank_legs_sized.ledger_entry_id,
+        counterparty.ledger_entry_id as counterparty_ledger_entry_id,
+        counterparty.ledger_account_id as counterparty_ledger_account_id,
+        counterparty.bank_account_id as counterparty_bank_account_id,
+        counterparty.contact_id as counterparty_contact_id,
+        counterparty.cash_flow_activity,
+        counterparty.cash_flow_line,
+        bank_legs_sized.net_amount
+            * (abs(counterparty.net_amount) / bank_legs_sized.other_side_total)
+            * (bank_legs_sized.moved_between_banks / bank_legs_sized.own_side_total) as exact_amount
+    from bank_legs_sized
+    inner join bank_legs as counterparty
+        on bank_legs_sized.business_id = counterparty.business_id
+        and bank_legs_sized.transaction_id = counterparty.transaction_id
+        and sign(bank_legs_sized.net_amount) <> sign(counterparty.net_amount)
+),
+
+external_pieces as (
+    -- The part of a bank leg not matched by other banks, split over the non-bank legs by net_amount.
+    select
+        bank_legs_sized.business_id,
+        bank_legs_sized.ledger_entry_id,
+        counterparty.ledger_entry_id as counterparty_ledger_entry_id,
+        counterparty.ledger_account_id as counterparty_ledger_account_id,
+        cast(null as varchar) as counterparty_bank_account_id,
+        counterparty.contact_id as counterparty_contact_id,
+        counterparty.cash_flow_activity,
+        counterparty.cash_flow_line,
+        bank_legs_sized.net_amount
+            * ((bank_legs_sized.own_side_total - bank_legs_sized.moved_between_banks) / bank_legs_sized.own_side_total)
+            * (counterparty.net_amount / bank_legs_sized.non_bank_net) as exact_amount
+    from bank_legs_sized
+    inner join non_bank_legs as counterparty
+        on bank_legs_sized.business_id = counterparty.business_id
+        and bank_legs_sized.transaction_id = counterparty.transaction_id
+    where bank_legs_sized.own_side_total > bank_legs_sized.moved_between_banks
+        and bank_legs_sized.non_bank_net <> 0
+),
+
+unmatched_pieces as (
+    -- Cash with nothing to split over: only possible when a transaction does not balance (R1 flags it).
+    -- Kept, against the bank entry itself, so cash totals still tie to the bank.
+    select
+        business_id,
+        ledger_entry_id,
+        ledger_entry_id as counterparty_ledger_entry_id,
+        cast(null as varchar) as counterparty_ledger_account_id,
+        cast(null as varchar) as counterparty_bank_account_id,
+        cast(null as varchar) as counterparty_contact_id,
+        'operating' as cash_flow_activity,
+        case when net_amount > 0 then 'other_operating_receipts' else 'other_operating_payments' end as cash_flow_line,
+        net_amount * ((own_side_total - moved_between_banks) / own_side_total) as exact_amount
+    from bank_legs_sized
+    where own_side_total > moved_between_banks
+        and coalesce(non_bank_net, 0) = 0
+),
+
+pieces as (
+    select * from internal_pieces
+    union all
+    select * from external_pieces
+    union all
+    select * from unmatched_pieces
+),
+
+pieces_rounded as (
+    select
+        pieces.*,
+        -- Division gives an approximate number; rounding to the minor unit and the remainder step below
+        -- bring every amount back to exact decimals.
+        cast(round(cast(exact_amount as decimal(38, 9)), {{ decimals }}) as decimal(38, 9)) as rounded_amount,
+        row_number() over (
+            partition by business_id, ledger_entry_id
+            order by abs(exact_amount) desc, counterparty_ledger_entry_id
+        ) as size_rank
+    from pieces
+),
+
+remainders as (
+    select
+        pieces_rounded.business_id,
+        pieces_rounded.ledger_entry_id,
+        max(bank_legs.net_amount) - sum(pieces_rounded.rounded_amount) as remainder
+    from pieces_rounded
+    inner join bank_legs
+        on pieces_rounded.business_id = bank_legs.business_id
+        and pieces_rounded.ledger_entry_id = bank_legs.ledger_entry_id
+    group by pieces_rounded.business_id, pieces_rounded.ledger_entry_id
+),
+
+final as (
+    select
+        bank_legs.business_id,
+        bank_legs.ledger_entry_id,
+        pieces_rounded.counterparty_ledger_entry_id,
+        bank_legs.bank_account_id,
+        bank_legs.ledger_account_id,
+        bank_legs.entry_date,
+        bank_legs.transaction_id,
+        bank_legs.transaction_type_id,
+        case
+            when bank_legs.transaction_type_id in ('CUSTOMER_RECEIPT', 'CUSTOMER_REFUND', 'VENDOR_PAYMENT', 'VENDOR_REFUND')
+                then 'contact_payment'
+            when bank_legs.transaction_type_id in ('OTHER_PAYMENT', 'OTHER_RECEIPT') then 'other_payment'
+            when bank_legs.transaction_type_id = 'BANK_TRANSFER' then 'bank_transfer'
+            when bank_legs.transaction_type_id = 'BANK_DEPOSIT' then 'bank_deposit'
+            when bank_legs.transaction_type_id = 'JOURNAL' then 'journal'
+            else 'other'
+        end as source_object,
+        coalesce(pieces_rounded.counterparty_contact_id, bank_legs.contact_id) as contact_id,
+        pieces_rounded.counterparty_ledger_account_id,
+        pieces_rounded.counterparty_bank_account_id,
+        pieces_rounded.cash_flow_activity,
+        pieces_rounded.cash_flow_line,
+        bank_legs.net_amount as bank_entry_amount,
+        pieces_rounded.rounded_amount
+            + case when pieces_rounded.size_rank = 1 then remainders.remainder else 0 end as cash_amount
+    from pieces_rounded
+    inner join bank_legs
+        on pieces_rounded.business_id = bank_legs.business_id
+        and pieces_rounded.ledger_entry_id = bank_legs.ledger_entry_id
+    inner join remainders
+        on pieces_rounded.business_id = remainders.business_id
+        and pieces_rounded.ledger_entry_id = remainders.ledger_entry_id
+)
+
+select * from final
