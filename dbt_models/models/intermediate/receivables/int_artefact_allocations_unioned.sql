@@ -1,0 +1,37 @@
+-- One row per allocation that cleared an AR or AP artefact: a receipt, payment, refund or contact
+-- allocation (credit note against invoice, payment on account against invoice) taking `amount` and
+-- `discount` (document currency, positive = less outstanding) off the artefact on `allocation_date`.
+-- Each allocation is counted once, from the list that is the source of truth for its artefact: the
+-- document's own payments_allocations for invoices, credit notes and quick entries; the contact
+-- payments' and contact allocations' allocated_artefacts for payments on account, which have no
+-- payments_allocations list (those lines carry no date: the payment's / allocation's date is used).
+-- Allocations of deleted payments or contact allocations, and on deleted artefacts, are left out.
+with
+
+lines as (
+    select * from {{ ref('int_artefact_allocation_lines') }}
+),
+
+final as (
+    select
+        business_id,
+        ledger,
+        artefact_type,
+        artefact_id,
+        allocation_date,
+        amount,
+        discount,
+        allocation_source,
+        source_id,
+        line_index,
+        allocation_type,
+        contact_payment_id,
+        contact_allocation_id,
+        reference
+    from lines
+    where is_primary
+        and not is_artefact_deleted
+        and artefact_type is not null
+)
+
+select * from final

@@ -1,0 +1,11 @@
+-- One row per open accounts-receivable document at each as-of date: every month-end from the
+-- business's accounts_start_date, plus as_of_date() (is_latest). A document is open at D when it is
+-- dated on or before D and its total less the allocations (amount + discount) dated on or before D is
+-- not zero; an invoice paid after D is still wholly open at D. Amounts are signed: invoices positive,
+-- credit notes and payments on account negative. outstanding_doc is in the document's currency;
+-- outstanding_base is at the book (document) rate, exactly Sage's base_currency_outstanding_amount when
+-- nothing has moved on the document since D (always at the latest date), else rebuilt in proportion.
+-- days_past_due = as_of_date − due_date (credit notes and payments on account: − their own date);
+-- aging_bucket: ≤ 0 current, 1-30, 31-60, 61-90, 90+ (91 days and more).
+-- The SQL is the macro open_items (macros/receivables.sql), shared with fct_ap_open_items.
+{{ open_items('int_ar_documents') }}
