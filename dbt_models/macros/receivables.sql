@@ -166,7 +166,10 @@ final as (
         cast(sign * unsigned_outstanding_base as decimal(38, 9)) as outstanding_base,
         cast(as_of_date - due_date as integer) as days_past_due,
         {{ aging_bucket('(as_of_date - due_date)') }} as aging_bucket,
-        as_of_date = {{ as_of_date() }} as is_latest
+        as_of_date = {{ as_of_date() }} as is_latest,
+        -- Rebuilt in proportion (not Sage's own figure): may differ by a cent from what Sage had at D
+        -- after several part payments, which Sage rounds one at a time.
+        settled_base is null as is_outstanding_base_prorated
     from outstanding_base
     where unsigned_outstanding_doc <> 0
 )
