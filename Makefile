@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit serve bench clean
+.PHONY: venv demo test lint typecheck unit postgres serve bench clean
 
 venv: $(STAMP)
 
@@ -28,7 +28,11 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
+# The dbt-postgres profile is tested on a throwaway PostgreSQL server; this installs it when missing.
+postgres:
+	bash scripts/ensure_postgres.sh
+
+unit: venv postgres
 	$(BIN)/pytest
 
 test: lint typecheck unit

@@ -1,0 +1,75 @@
+"""A throwaway PostgreSQL server on loopback for the tests that load into PostgreSQL.
+
+``initdb`` makes a cluster in a temporary folder and ``pg_ctl`` starts it on a free port with trust
+authentication, listening on 127.0.0.1 only; it is stopped and removed afterwards. PostgreSQL
+refuses to run as root, so as root the cluster belongs to the ``postgres`` user the Debian package
+creates. ``scripts/ensure_postgres.sh`` (run by ``make test``) installs the server when missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BIN_DIRS = [Path(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)]
+
+
+def pg_binary(name: str) -> str | None:
+    for folder in BIN_DIRS:
+        if (folder / name).is_file():
+            return str(folder / name)
+    return shutil.which(name)
+
+
+def available() -> bool:
+    return pg_binary("initdb") is not None and pg_binary("pg_ctl") is not None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _run(command: list[str]) -> None:
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+
+def _as_owner(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@contextmanager
+def postgres_server() -> Iterator[dict[str, str]]:
+    """Start a cluster; yield the ``SAGE_PG_*`` settings (user postgres, database sage)."""
+    initdb, pg_ctl = pg_binary("initdb"), pg_binary("pg_ctl")
+    assert initdb and pg_ctl, "PostgreSQL is not installed: run scripts/ensure_postgres.sh"
+    folder = Path(tempfile.mkdtemp(prefix="sage-pg-"))
+    data = folder / "data"
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    port = _free_port()
+    _run(_as_owner([initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]))
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    _run(_as_owner([pg_ctl, "-D", str(data), "-o", options, "-w", "start", "-l", str(folder / "log")]))
+    try:
+        psql = pg_binary("psql") or "psql"
+        _run([psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", "create database sage"])
+        yield {
+            "SAGE_PG_HOST": "127.0.0.1",
+            "SAGE_PG_PORT": str(port),
+            "SAGE_PG_USER": "postgres",
+            "SAGE_PG_PASSWORD": "trust-ignores-it",  # dlt insists on a password
+            "SAGE_PG_DATABASE": "sage",
+        }
+    finally:
+        stop = _as_owner([pg_ctl, "-D", str(data), "-m", "immediate", "stop"])
+        subprocess.run(stop, check=False, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
