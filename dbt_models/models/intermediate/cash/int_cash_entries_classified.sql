@@ -193,7 +193,8 @@ remainders as (
     select
         pieces_rounded.business_id,
         pieces_rounded.ledger_entry_id,
-        max(bank_legs.net_amount) - sum(pieces_rounded.rounded_amount) as remainder
+        max(bank_legs.net_amount) - sum(pieces_rounded.rounded_amount) as remainder,
+        count(*) as piece_count
     from pieces_rounded
     inner join bank_legs
         on pieces_rounded.business_id = bank_legs.business_id
@@ -227,7 +228,11 @@ final as (
         pieces_rounded.cash_flow_line,
         bank_legs.net_amount as bank_entry_amount,
         pieces_rounded.rounded_amount
-            + case when pieces_rounded.size_rank = 1 then remainders.remainder else 0 end as cash_amount
+            + case when pieces_rounded.size_rank = 1 then remainders.remainder else 0 end as cash_amount,
+        -- What the largest piece absorbed; only rounding (at most half a minor unit per piece) is legitimate,
+        -- assert_cash_allocation_only_rounds checks it so the remainder step cannot hide a wrong split.
+        case when pieces_rounded.size_rank = 1 then remainders.remainder else 0 end as rounding_remainder,
+        remainders.piece_count
     from pieces_rounded
     inner join bank_legs
         on pieces_rounded.business_id = bank_legs.business_id

@@ -1,0 +1,65 @@
+-- R9. Cash today = what Sage says is in the bank: for every base-currency bank account, the closing balance
+-- of its last day in fct_cash_position_daily equals Sage's own `balance` of the account. A difference means
+-- ledger entries are missing or double counted (or entries dated after as_of_date() exist). Foreign-currency
+-- accounts are left out: the ledger holds them in base currency, Sage's balance is in the account's currency.
+-- Returns the bank accounts that do not agree.
+{%- set tolerance = var('reconciliation_tolerance') %}
+
+with
+
+bank_accounts as (
+    select * from {{ ref('stg_sage__bank_accounts') }}
+    where not is_deleted
+),
+
+financial_settings as (
+    select * from {{ ref('stg_sage__financial_settings') }}
+),
+
+cash_position_daily as (
+    select * from {{ ref('fct_cash_position_daily') }}
+),
+
+last_days as (
+    select
+        business_id,
+        bank_account_id,
+        max(date_day) as last_day
+    from cash_position_daily
+    group by business_id, bank_account_id
+),
+
+latest_positions as (
+    select
+        cash_position_daily.business_id,
+        cash_position_daily.bank_account_id,
+        cash_position_daily.date_day,
+        cash_position_daily.closing_balance
+    from cash_position_daily
+    inner join last_days
+        on cash_position_daily.business_id = last_days.business_id
+        and cash_position_daily.bank_account_id = last_days.bank_account_id
+        and cash_position_daily.date_day = last_days.last_day
+),
+
+compared as (
+    select
+        bank_accounts.business_id,
+        bank_accounts.bank_account_id,
+        bank_accounts.displayed_as,
+        latest_positions.date_day,
+        bank_accounts.balance as sage_balance,
+        latest_positions.closing_balance,
+        coalesce(latest_positions.closing_balance, 0) - coalesce(bank_accounts.balance, 0) as difference
+    from bank_accounts
+    inner join financial_settings
+        on bank_accounts.business_id = financial_settings.business_id
+    left join latest_positions
+        on bank_accounts.business_id = latest_positions.business_id
+        and bank_accounts.bank_account_id = latest_positions.bank_account_id
+    where bank_accounts.currency_id = financial_settings.base_currency_id
+)
+
+select * from compared
+where abs(difference) > {{ tolerance }}
+    or closing_balance is null
