@@ -1,7 +1,8 @@
 -- One row per business and calendar month (the months of int_credit_sales_monthly): the receivables balance
 -- at the month's period end (the month-end, or as_of_date() in the current month) from the AR open-items
--- snapshots, split into not yet due, overdue and 90+ days overdue. Credit notes and payments on account count
--- negative, in the aging bucket fct_ar_open_items gives them.
+-- snapshots. As in the aged debtors report (rpt_ar_aging), invoices are split into not yet due, overdue and
+-- 90+ days overdue by their aging bucket, and credit notes and payments on account, whatever their age, are
+-- kept apart as unallocated credits (negative): current + overdue + unallocated credits = closing.
 with
 
 months as (
@@ -17,6 +18,7 @@ ar_open_items as (
         business_id,
         as_of_date,
         aging_bucket,
+        document_type in ('credit_note', 'quick_entry_credit_note', 'payment_on_account') as is_credit,
         outstanding_base
     from {{ ref('fct_ar_open_items') }}
 ),
@@ -26,12 +28,14 @@ balances as (
         months.business_id,
         months.month_end,
         sum(ar_open_items.outstanding_base) as ar_closing,
-        sum(case when ar_open_items.aging_bucket = 'current' then ar_open_items.outstanding_base end)
-            as ar_current_closing,
-        sum(case when ar_open_items.aging_bucket <> 'current' then ar_open_items.outstanding_base end)
-            as ar_overdue_closing,
-        sum(case when ar_open_items.aging_bucket = '90+' then ar_open_items.outstanding_base end)
-            as ar_90_plus_closing,
+        sum(case when not ar_open_items.is_credit and ar_open_items.aging_bucket = 'current'
+            then ar_open_items.outstanding_base end) as ar_current_closing,
+        sum(case when not ar_open_items.is_credit and ar_open_items.aging_bucket <> 'current'
+            then ar_open_items.outstanding_base end) as ar_overdue_closing,
+        sum(case when not ar_open_items.is_credit and ar_open_items.aging_bucket = '90+'
+            then ar_open_items.outstanding_base end) as ar_90_plus_closing,
+        sum(case when ar_open_items.is_credit then ar_open_items.outstanding_base end)
+            as ar_unallocated_credits_closing,
         count(ar_open_items.as_of_date) as open_items
     from months
     inner join ar_open_items
@@ -51,6 +55,7 @@ final as (
         cast(coalesce(balances.ar_current_closing, 0) as decimal(38, 9)) as ar_current_closing,
         cast(coalesce(balances.ar_overdue_closing, 0) as decimal(38, 9)) as ar_overdue_closing,
         cast(coalesce(balances.ar_90_plus_closing, 0) as decimal(38, 9)) as ar_90_plus_closing,
+        cast(coalesce(balances.ar_unallocated_credits_closing, 0) as decimal(38, 9)) as ar_unallocated_credits_closing,
         cast(coalesce(balances.open_items, 0) as integer) as open_items
     from months
     left join balances

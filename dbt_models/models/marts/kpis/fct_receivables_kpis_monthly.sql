@@ -33,7 +33,14 @@ monthly as (
         ar_balances_monthly.ar_closing,
         ar_balances_monthly.ar_current_closing,
         ar_balances_monthly.ar_overdue_closing,
-        ar_balances_monthly.ar_90_plus_closing
+        ar_balances_monthly.ar_90_plus_closing,
+        ar_balances_monthly.ar_unallocated_credits_closing,
+        -- "Current" receivables of best-possible DSO and CEI: invoices not yet due net of unallocated credits
+        -- (credit notes, payments on account), i.e. everything but the overdue invoices. Netting the credits
+        -- here keeps CEI within 0-100 and average days delinquent = overdue / sales x days >= 0; with no
+        -- open credits it is ar_current_closing.
+        ar_balances_monthly.ar_current_closing + ar_balances_monthly.ar_unallocated_credits_closing
+            as ar_not_overdue_closing
     from credit_sales_monthly
     inner join ar_balances_monthly
         on credit_sales_monthly.business_id = ar_balances_monthly.business_id
@@ -124,7 +131,7 @@ ratios as (
         cast(countback.dso_countback as decimal(18, 4)) as dso_countback,
         cast(
             case when trailing_three_months.credit_sales_3m > 0 then
-                trailing_three_months.ar_current_closing / trailing_three_months.credit_sales_3m
+                trailing_three_months.ar_not_overdue_closing / trailing_three_months.credit_sales_3m
                     * trailing_three_months.days_3m
             end as decimal(18, 4)
         ) as best_possible_dso,
@@ -132,7 +139,7 @@ ratios as (
             (trailing_three_months.ar_opening + trailing_three_months.credit_sales - trailing_three_months.ar_closing)
             / nullif(
                 trailing_three_months.ar_opening + trailing_three_months.credit_sales
-                    - trailing_three_months.ar_current_closing,
+                    - trailing_three_months.ar_not_overdue_closing,
                 0
             ) * 100 as decimal(18, 4)
         ) as cei,
@@ -163,6 +170,7 @@ final as (
         cast(ar_current_closing as decimal(38, 9)) as ar_current_closing,
         cast(ar_overdue_closing as decimal(38, 9)) as ar_overdue_closing,
         cast(ar_90_plus_closing as decimal(38, 9)) as ar_90_plus_closing,
+        cast(ar_unallocated_credits_closing as decimal(38, 9)) as ar_unallocated_credits_closing,
         cast(credit_sales as decimal(38, 9)) as credit_sales,
         cast(collections as decimal(38, 9)) as collections,
         cast(credit_sales_3m as decimal(38, 9)) as credit_sales_3m,
