@@ -24,7 +24,7 @@ from dlt.common.runtime.collector import LogCollector
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
 
-from pipelines.marts import MartsReport, MartsRequest, build_marts
+from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
 from pipelines.settings import hard_delete_setting
 from sage_source import apply_deletions, sage_accounting
 
@@ -161,7 +161,7 @@ def _build_marts(request: RunRequest, pipeline: dlt.Pipeline) -> MartsReport | N
         duckdb_path=duckdb_file(pipeline) if target == "duckdb" else None,
         target=target,
         as_of_date=request.as_of_date,
-        **({"project_dir": Path(request.dbt_project_dir)} if request.dbt_project_dir else {}),
+        project_dir=Path(request.dbt_project_dir) if request.dbt_project_dir else DBT_PROJECT,
     )
     return build_marts(marts)
 
