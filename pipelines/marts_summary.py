@@ -60,6 +60,8 @@ def print_marts_summary(database: Path, out: TextIO) -> None:
         cells = "  ".join(f"{bucket} {buckets.get(bucket, Decimal(0)):,.2f}" for bucket in BUCKETS)
         overdue = sum((buckets.get(b, Decimal(0)) for b in BUCKETS[1:]), Decimal(0))
         print(f"   {business:<28} {currency} overdue {overdue:,.2f}  ({cells})", file=out)
+    if kpis:
+        print("\nLast complete month's receivables KPIs:", file=out)
     for business, month_end, dso, countback, cei in kpis:
         print(
             f"   {business:<28} DSO for {month_end:%B %Y}: {_days(dso)} (countback {_days(countback)}), "
