@@ -16,6 +16,10 @@
 --
 -- Pieces are rounded to the currency's minor unit (var cash_allocation_decimals, default 2) and the
 -- rounding remainder goes to the largest piece, so the pieces of a bank entry sum exactly to it.
+--
+-- Materialized as a table (intermediate models are views by default): the split is the costliest step of the
+-- cash marts, and as a view every test and fct_cash_transactions would compute it again.
+{{ config(materialized='table') }}
 {%- set decimals = var('cash_allocation_decimals', 2) %}
 
 with
@@ -88,9 +92,29 @@ non_bank_totals as (
 ),
 
 bank_legs_sized as (
-    -- Each bank leg with the total of its own side (inflows or outflows) and its external part.
+    -- Each bank leg with the totals of its own side (inflows or outflows) and the other side, and what its
+    -- transaction moved between banks; the source object is decided here, once per bank leg.
     select
-        bank_legs.*,
+        bank_legs.business_id,
+        bank_legs.ledger_entry_id,
+        bank_legs.transaction_id,
+        bank_legs.transaction_type_id,
+        case
+            when bank_legs.transaction_type_id in ('CUSTOMER_RECEIPT', 'CUSTOMER_REFUND', 'VENDOR_PAYMENT', 'VENDOR_REFUND')
+                then 'contact_payment'
+            when bank_legs.transaction_type_id in ('OTHER_PAYMENT', 'OTHER_RECEIPT') then 'other_payment'
+            when bank_legs.transaction_type_id = 'BANK_TRANSFER' then 'bank_transfer'
+            when bank_legs.transaction_type_id = 'BANK_DEPOSIT' then 'bank_deposit'
+            when bank_legs.transaction_type_id = 'JOURNAL' then 'journal'
+            else 'other'
+        end as source_object,
+        bank_legs.entry_date,
+        bank_legs.ledger_account_id,
+        bank_legs.bank_account_id,
+        bank_legs.contact_id,
+        bank_legs.cash_flow_activity,
+        bank_legs.cash_flow_line,
+        bank_legs.net_amount,
         case when bank_legs.net_amount > 0 then cash_transactions.bank_inflow else cash_transactions.bank_outflow end
             as own_side_total,
         case when bank_legs.net_amount > 0 then cash_transactions.bank_outflow else cash_transactions.bank_inflow end
@@ -106,12 +130,24 @@ bank_legs_sized as (
         and bank_legs.transaction_id = non_bank_totals.transaction_id
 ),
 
+{%- set bank_leg_columns %}
+        bank_legs_sized.business_id,
+        bank_legs_sized.ledger_entry_id,
+        bank_legs_sized.transaction_id,
+        bank_legs_sized.transaction_type_id,
+        bank_legs_sized.source_object,
+        bank_legs_sized.entry_date,
+        bank_legs_sized.ledger_account_id,
+        bank_legs_sized.bank_account_id,
+        bank_legs_sized.contact_id as bank_contact_id,
+        bank_legs_sized.net_amount as bank_entry_amount,
+{%- endset %}
+
 internal_pieces as (
     -- Bank leg against each bank leg on the other side: cash × |other| / other side × moved / own side.
     -- (Ratios first: a product of three DECIMAL(38,9) overflows DuckDB's 38 digits.)
     select
-        bank_legs_sized.business_id,
-        bank_legs_sized.ledger_entry_id,
+        {{ bank_leg_columns }}
         counterparty.ledger_entry_id as counterparty_ledger_entry_id,
         counterparty.ledger_account_id as counterparty_ledger_account_id,
         counterparty.bank_account_id as counterparty_bank_account_id,
@@ -122,17 +158,19 @@ internal_pieces as (
             * (abs(counterparty.net_amount) / bank_legs_sized.other_side_total)
             * (bank_legs_sized.moved_between_banks / bank_legs_sized.own_side_total) as exact_amount
     from bank_legs_sized
-    inner join bank_legs as counterparty
+    inner join bank_legs_sized as counterparty
         on bank_legs_sized.business_id = counterparty.business_id
         and bank_legs_sized.transaction_id = counterparty.transaction_id
-        and sign(bank_legs_sized.net_amount) <> sign(counterparty.net_amount)
+        and (bank_legs_sized.net_amount > 0) <> (counterparty.net_amount > 0)
+    -- only transactions that move money between banks (most have a single bank leg)
+    where bank_legs_sized.moved_between_banks > 0
+        and counterparty.moved_between_banks > 0
 ),
 
 external_pieces as (
     -- The part of a bank leg not matched by other banks, split over the non-bank legs by net_amount.
     select
-        bank_legs_sized.business_id,
-        bank_legs_sized.ledger_entry_id,
+        {{ bank_leg_columns }}
         counterparty.ledger_entry_id as counterparty_ledger_entry_id,
         counterparty.ledger_account_id as counterparty_ledger_account_id,
         cast(null as varchar) as counterparty_bank_account_id,
@@ -154,18 +192,20 @@ unmatched_pieces as (
     -- Cash with nothing to split over: only possible when a transaction does not balance (R1 flags it).
     -- Kept, against the bank entry itself, so cash totals still tie to the bank.
     select
-        business_id,
-        ledger_entry_id,
-        ledger_entry_id as counterparty_ledger_entry_id,
+        {{ bank_leg_columns }}
+        bank_legs_sized.ledger_entry_id as counterparty_ledger_entry_id,
         cast(null as varchar) as counterparty_ledger_account_id,
         cast(null as varchar) as counterparty_bank_account_id,
         cast(null as varchar) as counterparty_contact_id,
         'operating' as cash_flow_activity,
-        case when net_amount > 0 then 'other_operating_receipts' else 'other_operating_payments' end as cash_flow_line,
-        net_amount * ((own_side_total - moved_between_banks) / own_side_total) as exact_amount
+        case when bank_legs_sized.net_amount > 0 then 'other_operating_receipts' else 'other_operating_payments' end
+            as cash_flow_line,
+        bank_legs_sized.net_amount
+            * ((bank_legs_sized.own_side_total - bank_legs_sized.moved_between_banks) / bank_legs_sized.own_side_total)
+            as exact_amount
     from bank_legs_sized
-    where own_side_total > moved_between_banks
-        and coalesce(non_bank_net, 0) = 0
+    where bank_legs_sized.own_side_total > bank_legs_sized.moved_between_banks
+        and coalesce(bank_legs_sized.non_bank_net, 0) = 0
 ),
 
 pieces as (
@@ -177,69 +217,81 @@ pieces as (
 ),
 
 pieces_rounded as (
+    -- Division gives an approximate number; rounding to the minor unit and the remainder step below bring
+    -- every amount back to exact decimals.
     select
         pieces.*,
-        -- Division gives an approximate number; rounding to the minor unit and the remainder step below
-        -- bring every amount back to exact decimals.
-        cast(round(cast(exact_amount as decimal(38, 9)), {{ decimals }}) as decimal(38, 9)) as rounded_amount,
-        row_number() over (
-            partition by business_id, ledger_entry_id
-            order by abs(exact_amount) desc, counterparty_ledger_entry_id
-        ) as size_rank
+        cast(round(cast(exact_amount as decimal(38, 9)), {{ decimals }}) as decimal(38, 9)) as rounded_amount
     from pieces
 ),
 
 remainders as (
     select
-        pieces_rounded.business_id,
-        pieces_rounded.ledger_entry_id,
-        max(bank_legs.net_amount) - sum(pieces_rounded.rounded_amount) as remainder,
+        business_id,
+        ledger_entry_id,
+        max(bank_entry_amount) - sum(rounded_amount) as remainder,
         count(*) as piece_count
     from pieces_rounded
-    inner join bank_legs
-        on pieces_rounded.business_id = bank_legs.business_id
-        and pieces_rounded.ledger_entry_id = bank_legs.ledger_entry_id
-    group by pieces_rounded.business_id, pieces_rounded.ledger_entry_id
+    group by business_id, ledger_entry_id
+),
+
+remainder_takers as (
+    -- The largest piece of each bank entry whose rounded pieces miss it (ties: lowest counterparty id).
+    -- Ranked only where there is a remainder, which keeps the window small.
+    select
+        business_id,
+        ledger_entry_id,
+        counterparty_ledger_entry_id,
+        remainder
+    from (
+        select
+            pieces_rounded.business_id,
+            pieces_rounded.ledger_entry_id,
+            pieces_rounded.counterparty_ledger_entry_id,
+            remainders.remainder,
+            row_number() over (
+                partition by pieces_rounded.business_id, pieces_rounded.ledger_entry_id
+                order by abs(pieces_rounded.exact_amount) desc, pieces_rounded.counterparty_ledger_entry_id
+            ) as size_rank
+        from pieces_rounded
+        inner join remainders
+            on pieces_rounded.business_id = remainders.business_id
+            and pieces_rounded.ledger_entry_id = remainders.ledger_entry_id
+        where remainders.remainder <> 0
+    ) as ranked
+    where size_rank = 1
 ),
 
 final as (
     select
-        bank_legs.business_id,
-        bank_legs.ledger_entry_id,
+        pieces_rounded.business_id,
+        pieces_rounded.ledger_entry_id,
         pieces_rounded.counterparty_ledger_entry_id,
-        bank_legs.bank_account_id,
-        bank_legs.ledger_account_id,
-        bank_legs.entry_date,
-        bank_legs.transaction_id,
-        bank_legs.transaction_type_id,
-        case
-            when bank_legs.transaction_type_id in ('CUSTOMER_RECEIPT', 'CUSTOMER_REFUND', 'VENDOR_PAYMENT', 'VENDOR_REFUND')
-                then 'contact_payment'
-            when bank_legs.transaction_type_id in ('OTHER_PAYMENT', 'OTHER_RECEIPT') then 'other_payment'
-            when bank_legs.transaction_type_id = 'BANK_TRANSFER' then 'bank_transfer'
-            when bank_legs.transaction_type_id = 'BANK_DEPOSIT' then 'bank_deposit'
-            when bank_legs.transaction_type_id = 'JOURNAL' then 'journal'
-            else 'other'
-        end as source_object,
-        coalesce(pieces_rounded.counterparty_contact_id, bank_legs.contact_id) as contact_id,
+        pieces_rounded.bank_account_id,
+        pieces_rounded.ledger_account_id,
+        pieces_rounded.entry_date,
+        pieces_rounded.transaction_id,
+        pieces_rounded.transaction_type_id,
+        pieces_rounded.source_object,
+        coalesce(pieces_rounded.counterparty_contact_id, pieces_rounded.bank_contact_id) as contact_id,
         pieces_rounded.counterparty_ledger_account_id,
         pieces_rounded.counterparty_bank_account_id,
         pieces_rounded.cash_flow_activity,
         pieces_rounded.cash_flow_line,
-        bank_legs.net_amount as bank_entry_amount,
-        pieces_rounded.rounded_amount
-            + case when pieces_rounded.size_rank = 1 then remainders.remainder else 0 end as cash_amount,
+        pieces_rounded.bank_entry_amount,
+        pieces_rounded.rounded_amount + coalesce(remainder_takers.remainder, 0) as cash_amount,
         -- What the largest piece absorbed; only rounding (at most half a minor unit per piece) is legitimate,
         -- assert_cash_allocation_only_rounds checks it so the remainder step cannot hide a wrong split.
-        case when pieces_rounded.size_rank = 1 then remainders.remainder else 0 end as rounding_remainder,
+        coalesce(remainder_takers.remainder, 0) as rounding_remainder,
         remainders.piece_count
     from pieces_rounded
-    inner join bank_legs
-        on pieces_rounded.business_id = bank_legs.business_id
-        and pieces_rounded.ledger_entry_id = bank_legs.ledger_entry_id
     inner join remainders
         on pieces_rounded.business_id = remainders.business_id
         and pieces_rounded.ledger_entry_id = remainders.ledger_entry_id
+    left join remainder_takers
+        on pieces_rounded.business_id = remainder_takers.business_id
+        and pieces_rounded.ledger_entry_id = remainder_takers.ledger_entry_id
+        and pieces_rounded.counterparty_ledger_entry_id = remainder_takers.counterparty_ledger_entry_id
 )
 
 select * from final
