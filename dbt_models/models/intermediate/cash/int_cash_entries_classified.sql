@@ -278,11 +278,11 @@ final as (
         pieces_rounded.counterparty_bank_account_id,
         pieces_rounded.cash_flow_activity,
         pieces_rounded.cash_flow_line,
-        pieces_rounded.bank_entry_amount,
-        pieces_rounded.rounded_amount + coalesce(remainder_takers.remainder, 0) as cash_amount,
+        cast(pieces_rounded.bank_entry_amount as decimal(38, 9)) as bank_entry_amount,
+        cast(pieces_rounded.rounded_amount + coalesce(remainder_takers.remainder, 0) as decimal(38, 9)) as cash_amount,
         -- What the largest piece absorbed; only rounding (at most half a minor unit per piece) is legitimate,
         -- assert_cash_allocation_only_rounds checks it so the remainder step cannot hide a wrong split.
-        coalesce(remainder_takers.remainder, 0) as rounding_remainder,
+        cast(coalesce(remainder_takers.remainder, 0) as decimal(38, 9)) as rounding_remainder,
         remainders.piece_count
     from pieces_rounded
     inner join remainders
