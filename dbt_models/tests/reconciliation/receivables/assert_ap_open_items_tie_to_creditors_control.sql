@@ -6,8 +6,8 @@
 -- Tolerance: none, except for open items whose base amount had to be pro-rated (part-paid by the date
 -- and paid again afterwards: Sage rounds each part payment in turn, we round once, so each such item can
 -- be a cent away). At the latest date every item carries Sage's own figure, so the tie there is exact.
--- Largest difference seen (both businesses, all 25 dates): 0.00 on seeds 7, 11 and 23 (300 invoices)
--- and on seed 23 with 20,000 invoices (2,689 pro-rated items), on DuckDB and on PostgreSQL (seed 7).
+-- Largest difference seen (both businesses, all 25 dates): 0.00 on seeds 7, 11 and 23 (300 invoices a
+-- business) and on seed 23 with 20,000 a business (2,689 pro-rated items); DuckDB and PostgreSQL (7, 11).
 -- Returns one row per business and date that does not tie.
 with
 
