@@ -6,7 +6,8 @@
 -- (int_ledger_accounts_classified: customers and suppliers via the control accounts, tax, payroll, the
 -- account type's default). Example: a payment of 120 for 60 rent + 40 stationery + 20 VAT gives −60 rent,
 -- −40 stationery, −20 tax. Legs on the same side as the cash count negatively, so a receipt of 95 for a
--- 100 invoice with 5 bank charges deducted gives +100 receipts_from_customers and −5 other payments.
+-- 100 invoice with 5 bank charges deducted gives +100 receipts_from_customers and −5 other payments; a
+-- foreign receipt that clears 105 of debtors and books a 5 exchange loss gives +105 and −5 the same way.
 --
 -- Transactions with several bank legs (bank transfers, deposits, card payoffs, journals between banks):
 -- money that leaves one bank and arrives in another is internal. With inflows I and outflows O on bank
