@@ -36,9 +36,10 @@ monthly as (
         ar_balances_monthly.ar_90_plus_closing,
         ar_balances_monthly.ar_unallocated_credits_closing,
         -- "Current" receivables of best-possible DSO and CEI: invoices not yet due net of unallocated credits
-        -- (credit notes, payments on account), i.e. everything but the overdue invoices. Netting the credits
-        -- here keeps CEI within 0-100 and average days delinquent = overdue / sales x days >= 0; with no
-        -- open credits it is ar_current_closing.
+        -- (credit notes, payments on account), i.e. everything but the overdue invoices. With the credits
+        -- netted here CEI = collected / (collected + overdue), within 0-100 whenever the month collected
+        -- anything, and average days delinquent = overdue / sales x days >= 0 (counting the credits only in
+        -- the balance would push CEI over 100 and ADD below 0). With no open credits it is ar_current_closing.
         ar_balances_monthly.ar_current_closing + ar_balances_monthly.ar_unallocated_credits_closing
             as ar_not_overdue_closing
     from credit_sales_monthly
