@@ -246,3 +246,248 @@ final as (
 
 select * from final
 {%- endmacro %}
+
+
+{#- The posted documents of one ledger, AR (side 'sales', payments on account of CUSTOMER_RECEIPT) or AP
+    (side 'purchase', of VENDOR_PAYMENT), with the allocation summary open_items() reads. The rules are
+    written once here; int_ar_documents and int_ap_documents only choose the side. -#}
+{% macro ledger_documents(side, payment_type, invoice_number, credit_note_number) -%}
+with
+
+invoices as (
+    select * from {{ ref('stg_sage__' ~ side ~ '_invoices') }}
+    where is_posted
+),
+
+credit_notes as (
+    select * from {{ ref('stg_sage__' ~ side ~ '_credit_notes') }}
+    where is_posted
+),
+
+quick_entries as (
+    select * from {{ ref('stg_sage__' ~ side ~ '_quick_entries') }}
+    where is_posted
+),
+
+payments as (
+    select * from {{ ref('stg_sage__contact_payments') }}
+    where transaction_type_id = '{{ payment_type }}'
+        and payment_on_account_id is not null
+        and not is_deleted
+        and coalesce(payment_on_account_status_id, '') not in ('VOID', 'DRAFT', 'PRO_FORMA')
+),
+
+allocations as (
+    select * from {{ ref('int_artefact_allocations_unioned') }}
+),
+
+documents as (
+    select
+        business_id,
+        'invoice' as document_type,
+        '{{ side }}_invoice' as artefact_type,
+        {{ side }}_invoice_id as document_id,
+        {{ invoice_number }} as document_number,
+        reference,
+        contact_id,
+        date as document_date,
+        coalesce(due_date, date) as due_date,
+        currency_id,
+        exchange_rate,
+        1 as sign,
+        total_amount as total_doc,
+        base_currency_total_amount as total_base,
+        outstanding_amount,
+        base_currency_outstanding_amount,
+        status_id,
+        transaction_id,
+        cast(null as varchar) as contact_payment_id
+    from invoices
+    union all
+    select
+        business_id,
+        'credit_note',
+        '{{ side }}_credit_note',
+        {{ side }}_credit_note_id,
+        {{ credit_note_number }},
+        reference,
+        contact_id,
+        date,
+        date,
+        currency_id,
+        exchange_rate,
+        -1,
+        total_amount,
+        base_currency_total_amount,
+        outstanding_amount,
+        base_currency_outstanding_amount,
+        status_id,
+        transaction_id,
+        cast(null as varchar)
+    from credit_notes
+    union all
+    select
+        business_id,
+        case when quick_entry_type_id = 'CREDIT_NOTE' then 'quick_entry_credit_note' else 'quick_entry_invoice' end,
+        '{{ side }}_quick_entry',
+        {{ side }}_quick_entry_id,
+        displayed_as,
+        reference,
+        contact_id,
+        date,
+        case when quick_entry_type_id = 'CREDIT_NOTE' then date else coalesce(due_date, date) end,
+        currency_id,
+        exchange_rate,
+        case when quick_entry_type_id = 'CREDIT_NOTE' then -1 else 1 end,
+        total_amount,
+        base_currency_total_amount,
+        outstanding_amount,
+        base_currency_outstanding_amount,
+        status_id,
+        transaction_id,
+        cast(null as varchar)
+    from quick_entries
+    union all
+    select
+        business_id,
+        'payment_on_account',
+        'payment_on_account',
+        payment_on_account_id,
+        coalesce(payment_on_account_displayed_as, displayed_as),
+        coalesce(payment_on_account_reference, reference),
+        coalesce(payment_on_account_contact_id, contact_id),
+        coalesce(payment_on_account_date, date),
+        coalesce(payment_on_account_date, date),
+        coalesce(payment_on_account_currency_id, currency_id),
+        coalesce(payment_on_account_exchange_rate, exchange_rate),
+        -1,
+        payment_on_account_total_amount,
+        payment_on_account_base_currency_total_amount,
+        payment_on_account_outstanding_amount,
+        payment_on_account_base_currency_outstanding_amount,
+        payment_on_account_status_id,
+        transaction_id,
+        contact_payment_id
+    from payments
+),
+
+allocation_summary as (
+    select
+        business_id,
+        artefact_type,
+        artefact_id,
+        sum(amount + discount) as allocated_doc,
+        count(*) as allocation_count,
+        max(allocation_date) as last_allocation_date
+    from allocations
+    group by business_id, artefact_type, artefact_id
+),
+
+final as (
+    select
+        documents.business_id,
+        documents.document_type,
+        documents.artefact_type,
+        documents.document_id,
+        documents.document_number,
+        documents.reference,
+        documents.contact_id,
+        documents.document_date,
+        documents.due_date,
+        documents.currency_id,
+        cast(documents.exchange_rate as decimal(38, 9)) as exchange_rate,
+        cast(documents.sign as integer) as sign,
+        cast(documents.total_doc as decimal(38, 9)) as total_doc,
+        cast(documents.total_base as decimal(38, 9)) as total_base,
+        cast(documents.outstanding_amount as decimal(38, 9)) as outstanding_amount,
+        cast(documents.base_currency_outstanding_amount as decimal(38, 9)) as base_currency_outstanding_amount,
+        documents.status_id,
+        documents.transaction_id,
+        documents.contact_payment_id,
+        cast(coalesce(allocation_summary.allocated_doc, 0) as decimal(38, 9)) as allocated_doc,
+        cast(coalesce(allocation_summary.allocation_count, 0) as integer) as allocation_count,
+        allocation_summary.last_allocation_date,
+        case
+            when documents.total_doc - coalesce(allocation_summary.allocated_doc, 0) = 0
+                then coalesce(allocation_summary.last_allocation_date, documents.document_date)
+        end as settled_date
+    from documents
+    left join allocation_summary
+        on documents.business_id = allocation_summary.business_id
+        and documents.artefact_type = allocation_summary.artefact_type
+        and documents.document_id = allocation_summary.artefact_id
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- R5 for one ledger: at every as-of date, open items in base currency (`open_items_model`) equal the
+    balance of the `control_name` control account(s), `sign` × (debit − credit); within one cent per
+    pro-rated item. One row per business and date that does not tie. -#}
+{% macro control_account_tie(open_items_model, control_name, sign) -%}
+with
+
+as_of_dates as (
+    select * from {{ receivables_as_of_dates() }} as dates
+),
+
+open_items as (
+    select
+        business_id,
+        as_of_date,
+        sum(outstanding_base) as open_items_base,
+        sum(case when is_outstanding_base_prorated then 1 else 0 end) as prorated_items
+    from {{ ref(open_items_model) }}
+    group by business_id, as_of_date
+),
+
+control_accounts as (
+    select business_id, ledger_account_id
+    from {{ ref('int_ledger_accounts_classified') }}
+    where control_name = '{{ control_name }}'
+),
+
+control_entries as (
+    select
+        entries.business_id,
+        entries.entry_date,
+        entries.net_amount
+    from {{ ref('int_ledger_entries_signed') }} as entries
+    inner join control_accounts
+        on entries.business_id = control_accounts.business_id
+        and entries.ledger_account_id = control_accounts.ledger_account_id
+),
+
+control_balances as (
+    select
+        as_of_dates.business_id,
+        as_of_dates.as_of_date,
+        {{ sign }} * sum(control_entries.net_amount) as control_balance
+    from as_of_dates
+    inner join control_entries
+        on as_of_dates.business_id = control_entries.business_id
+        and control_entries.entry_date <= as_of_dates.as_of_date
+    group by as_of_dates.business_id, as_of_dates.as_of_date
+),
+
+compared as (
+    select
+        as_of_dates.business_id,
+        as_of_dates.as_of_date,
+        coalesce(open_items.open_items_base, 0) as open_items_base,
+        coalesce(control_balances.control_balance, 0) as control_balance,
+        coalesce(open_items.open_items_base, 0) - coalesce(control_balances.control_balance, 0) as difference,
+        coalesce(open_items.prorated_items, 0) * {{ var('reconciliation_tolerance') }} as allowed_difference
+    from as_of_dates
+    left join open_items
+        on as_of_dates.business_id = open_items.business_id
+        and as_of_dates.as_of_date = open_items.as_of_date
+    left join control_balances
+        on as_of_dates.business_id = control_balances.business_id
+        and as_of_dates.as_of_date = control_balances.as_of_date
+)
+
+select * from compared
+where abs(difference) > allowed_difference
+{%- endmacro %}
