@@ -22,13 +22,17 @@ CASH_TODAY = """
     order by businesses.name, position.closing_balance desc
 """
 
+# The aged debtors report: invoices by days past due, credits (credit notes, payments on account) apart.
 AR_BY_BUCKET = """
-    select businesses.name, settings.base_currency_id, items.aging_bucket, sum(items.outstanding_base)
-    from marts.fct_ar_open_items as items
+    select
+        businesses.name, settings.base_currency_id, sum(aging.current_amount), sum(aging.d1_30),
+        sum(aging.d31_60), sum(aging.d61_90), sum(aging.d90_plus), sum(aging.unallocated_credits)
+    from marts.rpt_ar_aging as aging
     inner join staging.stg_sage__businesses as businesses using (business_id)
     inner join staging.stg_sage__financial_settings as settings using (business_id)
-    where items.is_latest
-    group by businesses.name, settings.base_currency_id, items.aging_bucket
+    where aging.is_latest
+    group by businesses.name, settings.base_currency_id
+    order by businesses.name
 """
 
 LAST_MONTH_KPIS = """
@@ -53,13 +57,12 @@ def print_marts_summary(database: Path, out: TextIO) -> None:
     for business, bank, currency, balance, _ in cash:
         print(f"   {business:<28} {bank:<28} {currency} {balance:>16,.2f}", file=out)
     print(f"\nReceivables by aging bucket (days past due; {', '.join(BUCKETS)}):", file=out)
-    by_business: dict[tuple[str, str], dict[str, Decimal]] = {}
-    for business, currency, bucket, amount in aging:
-        by_business.setdefault((business, currency), {})[bucket] = amount
-    for (business, currency), buckets in sorted(by_business.items()):
-        cells = "  ".join(f"{bucket} {buckets.get(bucket, Decimal(0)):,.2f}" for bucket in BUCKETS)
-        overdue = sum((buckets.get(b, Decimal(0)) for b in BUCKETS[1:]), Decimal(0))
-        print(f"   {business:<28} {currency} overdue {overdue:,.2f}  ({cells})", file=out)
+    for business, currency, *amounts in aging:
+        *buckets, credits = amounts
+        cells = "  ".join(f"{name} {amount:,.2f}" for name, amount in zip(BUCKETS, buckets, strict=True))
+        overdue = sum(buckets[1:], Decimal(0))
+        line = f"{business:<28} {currency} overdue {overdue:,.2f}  ({cells}; credits {credits:,.2f})"
+        print(f"   {line}", file=out)
     if kpis:
         print("\nLast complete month's receivables KPIs:", file=out)
     for business, month_end, dso, countback, cei in kpis:

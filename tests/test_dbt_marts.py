@@ -8,6 +8,7 @@ Each seed's sandbox is loaded over HTTP into its own DuckDB file by the real pip
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import duckdb
 import pytest
 
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
+from pipelines.marts_summary import print_marts_summary
 from scripts.generate_dbt_staging import STAGING, generate
 from tests.load_warehouse import load
 
@@ -184,3 +186,21 @@ def test_broken_books_fail_the_reconciliations_an_accountant_would_run(seed7: Bu
     assert not report.ok
     failed = {failure.split(":")[0].split()[-1] for failure in report.failures}
     assert set(reconciliations) <= failed, report.failures
+
+
+def test_the_demo_summary_shows_each_banks_balance_and_the_aged_debtors(seed7: Built) -> None:
+    out = io.StringIO()
+    print_marts_summary(seed7.database, out)
+    text = out.getvalue()
+    for name, balance in seed7.query(
+        "select b.displayed_as, b.balance from staging.stg_sage__bank_accounts b where not b.is_deleted"
+    ):
+        assert f"{balance:,.2f}" in text, (name, balance)
+    # Overdue invoices per business, straight from the open items (not from the aging report it prints).
+    for (overdue,) in seed7.query(
+        "select sum(outstanding_base) from marts.fct_ar_open_items "
+        "where is_latest and document_type in ('invoice', 'quick_entry_invoice') and days_past_due > 0 "
+        "group by business_id"
+    ):
+        assert f"overdue {overdue:,.2f}" in text, overdue
+    assert text.count("DSO for ") == 2
