@@ -7,6 +7,7 @@ build their own with ``fresh_server``), so tests do not depend on each other's o
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,9 +22,24 @@ SMALL = SandboxConfig(seed=7, invoices=150, history_days=400, now=NOW, frozen_cl
 
 
 def openapi_dir() -> Path:
-    """Where Sage's swagger files should be: ``$SAGE_OPENAPI_DIR`` or ``../shared/sage_openapi``."""
+    """Where Sage's swagger files are: ``$SAGE_OPENAPI_DIR``, else ``../shared/sage_openapi`` beside
+    the project, else beside the repository this one was cloned from (a scratch clone in /tmp)."""
     configured = os.environ.get("SAGE_OPENAPI_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "sage_openapi"
+    if configured:
+        return Path(configured)
+    project = Path(__file__).resolve().parents[1]
+    beside = project.parent / "shared" / "sage_openapi"
+    origin = subprocess.run(
+        ["git", "-C", str(project), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if not beside.is_dir() and origin and Path(origin).is_dir():
+        cloned_from = Path(origin).resolve().parent / "shared" / "sage_openapi"
+        if cloned_from.is_dir():
+            return cloned_from
+    return beside
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
