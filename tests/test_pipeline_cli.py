@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,6 +29,7 @@ import pytest
 from dlt.common.versioned_state import decompress_state
 from filelock import FileLock
 
+from pipelines.marts import DBT_PROJECT
 from sage_sandbox import SandboxConfig, SandboxServer
 from tests.conftest import SMALL
 from tests.pipeline_env import PREFIX, sage_env
@@ -523,3 +525,34 @@ def test_no_token_or_client_secret_reaches_output_files_or_warehouse(loaded: Loa
         for secret in secrets:
             assert secret not in text, table
     assert {"sage.sales_invoices", "sage.contacts", "sage._dlt_pipeline_state"} <= tables
+
+
+# -- the marts ------------------------------------------------------------------------------------
+
+
+def test_run_builds_the_marts_and_exits_6_when_a_reconciliation_fails(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """Without --skip-dbt, a run ends with `dbt build` into the same DuckDB file; dbt's folder holds no
+    secret; a reconciliation that fails makes the run exit 6 and name it, the load itself being in."""
+    home = new_home(tmp_path / "home", server)
+    run = ("run", "--pipelines-dir", str(home.pipelines), "--quiet")
+    built = cli(*run, env=home.env, cwd=home.root, timeout=900)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "dbt build passed" in built.stdout
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        marts = db.execute("select count(distinct business_id) from marts.fct_general_ledger").fetchone()
+    assert marts == (2,)
+    home.remember_tokens()
+    dbt_files = [(path, data) for path, data in file_texts(home.pipelines) if "/dbt/" in str(path)]
+    assert len(dbt_files) > 10, "dbt's logs and results are missing"
+    for path, data in dbt_files:
+        for secret in home.secrets:
+            assert secret.encode() not in data, path
+
+    project = tmp_path / "project"
+    shutil.copytree(DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "tests" / "assert_books_are_broken.sql").write_text("select 1 as unreconciled\n")
+    failed = cli(*run, "--dbt-project-dir", str(project), env=home.env, cwd=home.root, timeout=900)
+    assert failed.returncode == 6, failed.stdout + failed.stderr
+    assert "dbt build FAILED" in failed.stdout and "assert_books_are_broken" in failed.stdout

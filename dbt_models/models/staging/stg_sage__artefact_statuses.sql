@@ -7,4 +7,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'artefact_statuses') }}
+    from {{ sage_source('artefact_statuses') }}

@@ -38,4 +38,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'bank_accounts') }}
+    from {{ sage_source('bank_accounts') }}

@@ -20,4 +20,4 @@
         subscriptions,
         business_id,
         _sage_synced_at
-    from {{ source('sage', 'businesses') }}
+    from {{ sage_source('businesses') }}

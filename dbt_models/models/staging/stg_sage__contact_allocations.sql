@@ -16,4 +16,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'contact_allocations') }}
+    from {{ sage_source('contact_allocations') }}

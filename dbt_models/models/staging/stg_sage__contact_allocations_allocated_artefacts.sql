@@ -8,5 +8,5 @@
         business_id,
         parent_id as contact_allocation_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'contact_allocations__allocated_artefacts') }}
+    from {{ sage_source('contact_allocations__allocated_artefacts') }}
     where not coalesce(_sage_replaced, false)

@@ -9,5 +9,5 @@
         business_id,
         parent_id as contact_payment_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'contact_payments__allocated_artefacts') }}
+    from {{ sage_source('contact_payments__allocated_artefacts') }}
     where not coalesce(_sage_replaced, false)

@@ -7,4 +7,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'contact_types') }}
+    from {{ sage_source('contact_types') }}

@@ -64,4 +64,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'contacts') }}
+    from {{ sage_source('contacts') }}

@@ -6,5 +6,5 @@
         business_id,
         parent_id as contact_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'contacts__contact_types') }}
+    from {{ sage_source('contacts__contact_types') }}
     where not coalesce(_sage_replaced, false)

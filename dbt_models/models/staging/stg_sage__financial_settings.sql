@@ -31,4 +31,4 @@
         business_id,
         id as financial_settings_id,
         _sage_synced_at
-    from {{ source('sage', 'financial_settings') }}
+    from {{ sage_source('financial_settings') }}

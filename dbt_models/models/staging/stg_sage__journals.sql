@@ -20,4 +20,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'journals') }}
+    from {{ sage_source('journals') }}

@@ -16,5 +16,5 @@
         business_id,
         parent_id as journal_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'journals__journal_lines') }}
+    from {{ sage_source('journals__journal_lines') }}
     where not coalesce(_sage_replaced, false)

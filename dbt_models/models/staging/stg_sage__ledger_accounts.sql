@@ -47,4 +47,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'ledger_accounts') }}
+    from {{ sage_source('ledger_accounts') }}

@@ -23,4 +23,4 @@
         (coalesce(is_deleted, false) or coalesce(deleted, false)) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'ledger_entries') }}
+    from {{ sage_source('ledger_entries') }}

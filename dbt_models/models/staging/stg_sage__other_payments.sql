@@ -35,4 +35,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'other_payments') }}
+    from {{ sage_source('other_payments') }}

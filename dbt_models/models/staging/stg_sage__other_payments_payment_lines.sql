@@ -21,5 +21,5 @@
         business_id,
         parent_id as other_payment_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'other_payments__payment_lines') }}
+    from {{ sage_source('other_payments__payment_lines') }}
     where not coalesce(_sage_replaced, false)

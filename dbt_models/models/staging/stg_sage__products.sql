@@ -31,4 +31,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'products') }}
+    from {{ sage_source('products') }}

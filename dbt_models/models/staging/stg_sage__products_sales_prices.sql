@@ -13,5 +13,5 @@
         business_id,
         parent_id as product_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'products__sales_prices') }}
+    from {{ sage_source('products__sales_prices') }}
     where not coalesce(_sage_replaced, false)

@@ -11,5 +11,5 @@
         business_id,
         parent_id as purchase_invoice_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'purchase_invoices__tax_analysis') }}
+    from {{ sage_source('purchase_invoices__tax_analysis') }}
     where not coalesce(_sage_replaced, false)

@@ -57,5 +57,5 @@
             _sage_synced_at,
             coalesce(status__id = 'VOID', false) as is_void,
             coalesce(status__id in ('DRAFT', 'PRO_FORMA'), false) as is_draft
-        from {{ source('sage', 'purchase_quick_entries') }}
+        from {{ sage_source('purchase_quick_entries') }}
     ) as typed

@@ -18,5 +18,5 @@
         business_id,
         parent_id as purchase_quick_entry_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'purchase_quick_entries__payments_allocations') }}
+    from {{ sage_source('purchase_quick_entries__payments_allocations') }}
     where not coalesce(_sage_replaced, false)

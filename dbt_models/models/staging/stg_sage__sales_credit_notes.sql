@@ -139,5 +139,5 @@
             _sage_synced_at,
             coalesce(status__id = 'VOID' or void_reason is not null, false) as is_void,
             coalesce(status__id in ('DRAFT', 'PRO_FORMA'), false) as is_draft
-        from {{ source('sage', 'sales_credit_notes') }}
+        from {{ sage_source('sales_credit_notes') }}
     ) as typed

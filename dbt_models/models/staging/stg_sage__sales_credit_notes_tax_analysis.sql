@@ -11,5 +11,5 @@
         business_id,
         parent_id as sales_credit_note_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'sales_credit_notes__tax_analysis') }}
+    from {{ sage_source('sales_credit_notes__tax_analysis') }}
     where not coalesce(_sage_replaced, false)

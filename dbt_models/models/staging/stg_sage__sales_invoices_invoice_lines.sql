@@ -36,5 +36,5 @@
         business_id,
         parent_id as sales_invoice_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'sales_invoices__invoice_lines') }}
+    from {{ sage_source('sales_invoices__invoice_lines') }}
     where not coalesce(_sage_replaced, false)

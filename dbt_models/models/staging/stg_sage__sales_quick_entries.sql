@@ -54,5 +54,5 @@
             _sage_synced_at,
             coalesce(status__id = 'VOID', false) as is_void,
             coalesce(status__id in ('DRAFT', 'PRO_FORMA'), false) as is_draft
-        from {{ source('sage', 'sales_quick_entries') }}
+        from {{ sage_source('sales_quick_entries') }}
     ) as typed

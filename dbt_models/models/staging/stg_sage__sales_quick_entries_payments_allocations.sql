@@ -18,5 +18,5 @@
         business_id,
         parent_id as sales_quick_entry_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'sales_quick_entries__payments_allocations') }}
+    from {{ sage_source('sales_quick_entries__payments_allocations') }}
     where not coalesce(_sage_replaced, false)

@@ -30,4 +30,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'services') }}
+    from {{ sage_source('services') }}

@@ -13,5 +13,5 @@
         business_id,
         parent_id as service_id,
         _dlt_list_idx as line_index
-    from {{ source('sage', 'services__sales_rates') }}
+    from {{ sage_source('services__sales_rates') }}
     where not coalesce(_sage_replaced, false)

@@ -19,4 +19,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'tax_rates') }}
+    from {{ sage_source('tax_rates') }}

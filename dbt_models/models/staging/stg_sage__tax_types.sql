@@ -12,4 +12,4 @@
         coalesce(is_deleted, false) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'tax_types') }}
+    from {{ sage_source('tax_types') }}

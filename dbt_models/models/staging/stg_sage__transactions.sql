@@ -21,4 +21,4 @@
         (coalesce(is_deleted, false) or coalesce(deleted, false)) as is_deleted,
         deleted_at,
         _sage_synced_at
-    from {{ source('sage', 'transactions') }}
+    from {{ sage_source('transactions') }}
