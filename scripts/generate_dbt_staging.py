@@ -10,7 +10,10 @@ wide as the load and never drifts from it. The names follow fixed rules rather t
   ``contact__displayed_as`` → ``contact_displayed_as``, ``main_address__city`` → ``main_address_city``;
 - ``is_deleted`` is never null, and on ``transactions`` / ``ledger_entries`` also carries Sage's own
   ``deleted`` flag; documents with a status get ``is_void``, ``is_draft`` and ``is_posted``;
-- dlt's bookkeeping (``links``, the child-replacement marker) is dropped.
+- dlt's bookkeeping (``links``, the child-replacement marker) is dropped;
+- each view reads ``sage_source(table)`` (``dbt_models/macros/sage_source.sql``): the loaded table,
+  or an empty one typed from the columns ``_sage__sources.yml`` declares when the load has not
+  created it yet.
 
 Money stays DECIMAL(38,9) as loaded (never a float), dates DATE, timestamps TIMESTAMPTZ (UTC).
 
