@@ -21,7 +21,7 @@
 -- Materialized as a table (intermediate models are views by default): the split is the costliest step of the
 -- cash marts, and as a view every test and fct_cash_transactions would compute it again.
 {{ config(materialized='table') }}
-{%- set decimals = var('cash_allocation_decimals', 2) %}
+{%- set decimals = var('cash_allocation_decimals') %}
 
 with
 
