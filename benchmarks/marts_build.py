@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import tempfile
 import time
@@ -104,6 +105,8 @@ def main() -> None:
         models, model_results = timed_build(database, work / "models", *only)
         figures["models_only"] = {"ok": models.ok, "seconds": round(models.seconds, 1), **models.statuses}
         figures["slowest_models"] = slowest(model_results)
+    # The largest child so far: dbt (the sandbox too, when this run also loaded the books).
+    figures["peak_child_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     print(json.dumps(figures, indent=2))
 
 

@@ -11,6 +11,9 @@
 -- and the credit note (or payment on account) negative, and a receipt that nets a credit note lists it
 -- negative; so those lines are multiplied by the artefact's natural sign (+1 invoice, −1 credit) and by
 -- the payment's direction (−1 for CUSTOMER_REFUND / VENDOR_REFUND, which pay credits back).
+-- A table, not a view: its tests and the allocations model read it several times, and a million-
+-- invoice load re-running the union for each ran DuckDB out of memory (benchmarks/marts_build.py).
+{{ config(materialized='table') }}
 {%- set document_allocation_tables = [
     ('stg_sage__sales_invoices_payments_allocations', 'sales_invoice', 'sales_invoice_id'),
     ('stg_sage__sales_credit_notes_payments_allocations', 'sales_credit_note', 'sales_credit_note_id'),
