@@ -43,6 +43,7 @@ bench: venv
 	$(BIN)/python -m benchmarks.pipeline_throughput throughput --invoices 100000 --snapshot-dir .cache/sandbox
 	$(BIN)/python -m benchmarks.pipeline_throughput rate-limit
 	$(BIN)/python -m benchmarks.pipeline_throughput no-change
+	$(BIN)/python -m benchmarks.marts_build --invoices 100000 --snapshot-dir .cache/sandbox
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
