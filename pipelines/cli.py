@@ -7,6 +7,8 @@ Exit codes (for schedulers):
   3   Sage needs authorising again: run `sage-pipeline auth`
   4   Sage failed or refused after retries, or sent data we cannot read: try again later
   5   the destination failed to load (the data stays staged; the next run retries it)
+  6   the data loaded, but dbt build failed (a model or a reconciliation)
+  7   the notebook failed in a cell (the cell and the error are named; the executed notebook is kept)
   75  another run of this pipeline is in progress (nothing was done)
   130 interrupted
 """
@@ -19,14 +21,18 @@ import sys
 import webbrowser
 from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, TextIO
 
+import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
 from pipelines.marts import MartsError
-from pipelines.report import print_report
+from pipelines.notebook import NotebookCellError, NotebookInputError
+from pipelines.report import print_notebook_reports, print_report
 from pipelines.runner import DUCKDB_MEMORY_LIMIT, PIPELINE_NAME, RunLocked, RunRequest, run
 from pipelines.settings import auth_settings
 from sage_source.connection import SageConnection
@@ -42,6 +48,7 @@ from sage_source.settings import RESOURCE_NAMES
 
 EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_REAUTH, EXIT_SAGE, EXIT_LOAD, EXIT_LOCKED = 0, 1, 2, 3, 4, 5, 75
 EXIT_MARTS = 6  # the load is in; dbt build failed (a model, or a reconciliation an accountant would run)
+EXIT_NOTEBOOK = 7  # a cell of the cash-flow notebook raised
 
 DESCRIPTION = """\
 Load Sage Business Cloud Accounting books into DuckDB (or any dlt destination).
@@ -65,7 +72,7 @@ The DuckDB file can also come from DESTINATION__DUCKDB__CREDENTIALS.
 
 exit codes: 0 done · 2 bad settings · 3 run `sage-pipeline auth` · 4 Sage failed, try later ·
 5 destination failed · 6 loaded, but dbt build failed (a model or a reconciliation) ·
-75 another run in progress · 1 a bug (rerun with --debug)
+7 the notebook failed in a cell · 75 another run in progress · 1 a bug (rerun with --debug)
 """
 
 
@@ -113,11 +120,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_arguments(run_cmd)
 
+    notebook = commands.add_parser(
+        "notebook",
+        help="run the cash-flow analysis notebook for each business: an HTML page, PNG charts and their data",
+        description="Execute notebooks/cash_flow_analysis.ipynb (papermill) on the marts in the DuckDB file, "
+        "once per business, into OUT/<business>/: cash_flow_analysis.html (self-contained), the executed "
+        ".ipynb, and charts/ with each chart as PNG beside a CSV of its data and summary.json.",
+    )
+    notebook.add_argument(
+        "--duckdb",
+        metavar="PATH",
+        help="DuckDB file with the marts "
+        f"(default: DESTINATION__DUCKDB__CREDENTIALS, else ./{PIPELINE_NAME}.duckdb)",
+    )
+    notebook.add_argument(
+        "--business",
+        action="append",
+        dest="businesses",
+        metavar="ID_OR_NAME",
+        help="a business id or exact name (repeatable; default every business)",
+    )
+    notebook.add_argument(
+        "--from",
+        dest="start_date",
+        type=_iso_date,
+        metavar="DATE",
+        help="first day charted (default: a year before --to)",
+    )
+    notebook.add_argument(
+        "--to",
+        dest="end_date",
+        type=_iso_date,
+        metavar="DATE",
+        help="last day charted (default: the marts' as-of date)",
+    )
+    notebook.add_argument(
+        "--minimum-cash",
+        type=_amount,
+        metavar="AMOUNT",
+        help="the forecast's minimum-cash line, base currency (default: the dbt var minimum_cash)",
+    )
+    notebook.add_argument("--out", default="reports", help="where the reports go (default ./reports)")
+
     demo = commands.add_parser(
         "demo",
-        help="start a local Sage sandbox, connect, load it into DuckDB and show what landed",
+        help="start a local Sage sandbox, load it into DuckDB, build the marts and chart them in the notebook",
         description="Everything end to end without a Sage account: a sandbox Sage on loopback, "
-        "`auth` against it, a first run, a week of business, an incremental run.",
+        "`auth` against it, a first run, a week of business, an incremental run with `dbt build`, and "
+        "the cash-flow notebook for each business (HTML and PNGs in DIR/reports).",
     )
     demo.add_argument("--invoices", type=int, default=2000, help="sales invoices per business (default 2000)")
     demo.add_argument(
@@ -184,6 +234,18 @@ def _iso_date(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
 
 
+def _amount(text: str) -> Decimal:
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an amount: use digits, e.g. 25000 or 25000.50"
+        ) from None
+    if not amount.is_finite():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount: use digits, e.g. 25000 or 25000.50")
+    return amount
+
+
 def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
@@ -228,6 +290,23 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_MARTS if report.marts is not None and not report.marts.ok else EXIT_OK
 
 
+def command_notebook(args: argparse.Namespace, out: TextIO) -> int:
+    from pipelines.notebook import NotebookRequest, run_notebooks  # noqa: PLC0415 (Jupyter loads slowly)
+
+    configured: object = dlt.secrets.get("destination.duckdb.credentials")
+    database = args.duckdb or (configured if isinstance(configured, str) else f"{PIPELINE_NAME}.duckdb")
+    request = NotebookRequest(
+        database=Path(database).expanduser(),
+        out_dir=Path(args.out).expanduser(),
+        businesses=args.businesses or (),
+        start_date=args.start_date,
+        end_date=args.end_date,
+        minimum_cash=args.minimum_cash,
+    )
+    print_notebook_reports(run_notebooks(request), out)
+    return EXIT_OK
+
+
 def command_demo(args: argparse.Namespace, out: TextIO) -> int:
     from pipelines.demo import run_demo  # noqa: PLC0415 (the sandbox is only needed for the demo)
 
@@ -244,6 +323,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "auth": command_auth,
     "businesses": command_businesses,
     "run": command_run,
+    "notebook": command_notebook,
     "demo": command_demo,
 }
 
@@ -261,8 +341,10 @@ def classify(error: BaseException) -> tuple[int, str]:
             return EXIT_REAUTH, str(cause)
         if isinstance(cause, AmbiguousRefreshError | SageApiError | SageDataError | UnsafeNextLinkError):
             return EXIT_SAGE, f"Sage: {cause}"
-        if isinstance(cause, SageSourceError | MartsError):
+        if isinstance(cause, SageSourceError | MartsError | NotebookInputError):
             return EXIT_CONFIG, str(cause)
+        if isinstance(cause, NotebookCellError):
+            return EXIT_NOTEBOOK, str(cause)
         if isinstance(cause, ConfigFieldMissingException):
             return EXIT_CONFIG, _missing_settings(cause)
         if isinstance(cause, DestinationConnectionError):  # e.g. a DuckDB path that cannot be opened

@@ -4,7 +4,8 @@ A sandbox Sage (``sage-sandbox serve``, a child process on loopback) stands in f
 api.accounting.sage.com. The demo points the settings at it the way a user would (environment
 variables), runs the real ``auth`` flow (the sandbox approves at once), loads every business
 into DuckDB, checks the warehouse against the sandbox's own books, lets a week of business
-happen, and runs again incrementally. Nothing here is special-cased for the sandbox.
+happen, runs again incrementally with ``dbt build``, and runs the cash-flow notebook for each
+business into HTML and PNGs. Nothing here is special-cased for the sandbox.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import orjson
 
 from pipelines.auth_flow import run_auth
 from pipelines.marts_summary import print_marts_summary
-from pipelines.report import print_report
+from pipelines.notebook import NotebookRequest, run_notebooks
+from pipelines.report import print_notebook_reports, print_report
 from pipelines.runner import RunRequest, run
 from pipelines.settings import auth_settings
 from sage_sandbox.server import SandboxProcess
@@ -87,11 +89,17 @@ def run_demo(invoices: int, folder: str, out: TextIO) -> int:
         print(f"   {api_requests} API requests for the whole incremental run", file=out)
         _compare(urls.admin, database, out)
 
-    if final.marts is not None and final.marts.ok:
-        print_marts_summary(database, out)
-    print(f'\nQuery it:  duckdb {database} "select * from marts.rpt_ar_aging limit 5"', file=out)
+    if final.marts is None or not final.marts.ok:
+        print(f"Demo stopped after {time.perf_counter() - started:.0f}s: the marts did not build.", file=out)
+        return 6
+    print("\n5. sage-pipeline notebook: the cash-flow analysis for each business", file=out, flush=True)
+    print_notebook_reports(run_notebooks(NotebookRequest(database=database, out_dir=home / "reports")), out)
+    print_marts_summary(database, out)
+    print(f"\nThe warehouse: {database}", file=out)
+    print(f'Query it:      duckdb {database} "select * from marts.rpt_ar_aging limit 5"', file=out)
+    print(f"Open:          {home / 'reports'}/<business>/cash_flow_analysis.html", file=out)
     print(f"Demo done in {time.perf_counter() - started:.0f}s.", file=out)
-    return 0 if final.marts is not None and final.marts.ok else 6
+    return 0
 
 
 def _approve_in_background(url: str) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_models"
-_SECRET_PREFIXES = ("SOURCES__", "DESTINATION__")  # the pipeline's settings; dbt needs none of them
+_SECRET_PREFIXES = ("SOURCES__", "DESTINATION__")  # the pipeline's settings; children need none of them
 
 
 class MartsError(Exception):
@@ -104,8 +104,13 @@ def dbt_executable() -> str:
     return found
 
 
+def environment_without_secrets() -> dict[str, str]:
+    """Our environment minus the pipeline's settings: what child processes (dbt, a notebook kernel) get."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(_SECRET_PREFIXES)}
+
+
 def _dbt_env(request: MartsRequest) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SECRET_PREFIXES)}
+    env = environment_without_secrets()
     env["SAGE_DATASET"] = request.dataset
     env["DBT_TARGET"] = request.target
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"

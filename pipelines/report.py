@@ -1,9 +1,13 @@
-"""What a run prints when it is done: where the rows went, and how many per table."""
+"""What a run prints when it is done: where the rows went, and how many per table; where the notebook's
+reports are, and the figures they lead with."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import TextIO
 
+from pipelines.notebook import NotebookReport
 from pipelines.runner import RunReport, duckdb_file
 
 
@@ -22,3 +26,25 @@ def print_report(report: RunReport, out: TextIO) -> None:
             print(f"  {failure}", file=out)
         if report.marts.target_dir:
             print(f"  dbt's logs and results: {report.marts.target_dir.parent}", file=out)
+
+
+def print_notebook_reports(reports: Sequence[NotebookReport], out: TextIO) -> None:
+    for report in reports:
+        summary = report.summary
+        currency = summary["currency"]
+        print(f"{report.business_name}: the cash-flow analysis ({report.seconds:.0f}s)", file=out)
+        print(f"  report  {report.html}", file=out)
+        print(f"  charts  {report.charts[0].parent if report.charts else '(none)'}/", file=out)
+        for chart in report.charts:
+            print(f"            {chart.name}", file=out)
+        weeks_short = summary["forecast_weeks_below_minimum"]
+        lowest = Decimal(summary["forecast_lowest_closing_cash"])
+        print(
+            f"  cash {currency} {Decimal(summary['cash_total']):,.2f} at {summary['cash_on']}; "
+            f"lowest in the 13-week forecast {currency} {lowest:,.2f} "
+            f"(week {summary['forecast_lowest_week']}"
+            f"{f', {weeks_short} weeks below the minimum' if weeks_short else ''}); "
+            f"owed by customers at {summary['ar_on']} {currency} {Decimal(summary['ar_open']):,.2f}, "
+            f"of which overdue {Decimal(summary['ar_overdue']):,.2f}",
+            file=out,
+        )

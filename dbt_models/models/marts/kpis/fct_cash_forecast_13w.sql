@@ -108,6 +108,7 @@ final as (
         cast(net_cash_flow as decimal(38, 9)) as net_cash_flow,
         cast(closing_cash as decimal(38, 9)) as closing_cash,
         cast(receipts_overdue_included as decimal(38, 9)) as receipts_overdue_included,
+        cast({{ var('minimum_cash') }} as decimal(38, 9)) as minimum_cash,
         closing_cash < {{ var('minimum_cash') }} as below_minimum_cash
     from rolled_forward
 )

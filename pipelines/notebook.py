@@ -1,0 +1,208 @@
+"""``sage-pipeline notebook``: the cash-flow analysis notebook, run for each business into an HTML page,
+PNG charts and the data behind each chart.
+
+papermill executes ``notebooks/cash_flow_analysis.ipynb`` with the business, the period and the
+output folder injected into its ``parameters`` cell — the same way any scheduler that runs notebooks
+would — in a child process, so the Jupyter kernel's chatter goes to a log file and the kernel never
+sees the pipeline's Sage settings. nbconvert turns the executed notebook into one self-contained HTML
+page. A cell that fails stops the run with that cell and its error; the executed notebook, traceback
+included, is kept for reading.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.marts import environment_without_secrets
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "cash_flow_analysis.ipynb"
+KERNEL = "python3"  # ipykernel's kernel, which runs with this same Python (the project's .venv)
+
+
+class NotebookInputError(Exception):
+    """A database, business or period the notebook cannot be run for; the message says what to change."""
+
+
+class NotebookCellError(Exception):
+    """A notebook cell raised: the message names the cell and the error."""
+
+
+@dataclass(frozen=True)
+class NotebookRequest:
+    database: Path  # the DuckDB file `sage-pipeline run` loaded and dbt built
+    out_dir: Path  # one folder per business is made in it
+    businesses: Sequence[str] = ()  # ids or exact names; empty: every business in the warehouse
+    start_date: str | None = None  # YYYY-MM-DD; None: twelve months before end_date
+    end_date: str | None = None  # YYYY-MM-DD; None: the marts' as-of date
+    minimum_cash: Decimal | None = None  # None: the dbt var the forecast was built with
+    notebook: Path = NOTEBOOK
+
+
+@dataclass(frozen=True)
+class NotebookReport:
+    business_id: str
+    business_name: str
+    html: Path
+    executed: Path  # the notebook with its outputs, for Jupyter
+    charts: tuple[Path, ...]  # PNGs, each with a CSV of its data beside it
+    summary: dict[str, Any]  # the notebook's summary.json (amounts as exact strings)
+    seconds: float
+
+
+def run_notebooks(request: NotebookRequest) -> list[NotebookReport]:
+    """Execute the notebook once per business, in the order the businesses were asked for (else by name)."""
+    if request.start_date and request.end_date and request.start_date > request.end_date:
+        raise NotebookInputError(f"--from {request.start_date} is after --to {request.end_date}")
+    missing = [name for name in ("papermill", "nbconvert", "matplotlib", "ipykernel") if not find_spec(name)]
+    if missing:
+        raise NotebookInputError(
+            f"the notebook needs {', '.join(missing)}: "
+            "pip install 'sage-accounting-elt[notebook]' (make venv does)"
+        )
+    businesses = _businesses(request)
+    folders = _folders([name for _, name in businesses])
+    return [
+        _run_one(request, business_id, name, request.out_dir / folder)
+        for (business_id, name), folder in zip(businesses, folders, strict=True)
+    ]
+
+
+def _businesses(request: NotebookRequest) -> list[tuple[str, str]]:
+    """(id, name) of each business asked for, checked against the warehouse before a kernel starts."""
+    database = request.database
+    if not database.is_file():
+        raise NotebookInputError(
+            f"no DuckDB file at {database}: pass --duckdb with the file `sage-pipeline run` loads into"
+        )
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            built = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'marts' and table_name = 'fct_cash_position_daily'"
+            ).fetchone()
+            if not built or not built[0]:
+                raise NotebookInputError(
+                    f"{database} has no marts yet: run `sage-pipeline run` (without --skip-dbt) first"
+                )
+            known = con.execute(
+                "select business_id, name from staging.stg_sage__businesses order by name"
+            ).fetchall()
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise NotebookInputError(f"cannot read {database}: {first_line}") from None
+    if not request.businesses:
+        return [(str(business_id), str(name)) for business_id, name in known]
+    chosen = []
+    for wanted in request.businesses:
+        match = [(str(i), str(n)) for i, n in known if wanted in (i, n)]
+        if not match:
+            listed = "; ".join(f"{name} ({business_id})" for business_id, name in known)
+            raise NotebookInputError(f"no business {wanted!r} in {database}; it has: {listed}")
+        chosen.append(match[0])
+    return chosen
+
+
+def _folders(names: Sequence[str]) -> list[str]:
+    """A readable folder per business ("northwind-trading-ltd"), numbered if two names slug alike."""
+    folders: list[str] = []
+    for name in names:
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "business"
+        folders.append(slug if slug not in folders else f"{slug}-{len(folders) + 1}")
+    return folders
+
+
+def _run_one(request: NotebookRequest, business_id: str, name: str, folder: Path) -> NotebookReport:
+    folder.mkdir(parents=True, exist_ok=True)
+    charts = folder / "charts"
+    for stale in [*charts.glob("*.png"), *charts.glob("*.csv"), charts / "summary.json"]:
+        stale.unlink(missing_ok=True)  # a rerun never shows a previous run's chart
+    executed = folder / request.notebook.name
+    parameters = {
+        "database": str(request.database.resolve()),
+        "business": business_id,
+        "start_date": request.start_date,
+        "end_date": request.end_date,
+        "minimum_cash": None if request.minimum_cash is None else str(request.minimum_cash),
+        "output_dir": str(charts.resolve()),
+    }
+    started = time.perf_counter()
+    with (folder / "kernel.log").open("w") as log:
+        completed = subprocess.run(
+            [
+                sys.executable, "-m", "papermill", str(request.notebook), str(executed),
+                "--kernel", KERNEL, "--cwd", str(folder), "--no-progress-bar",
+                "--parameters_yaml", json.dumps(parameters),  # JSON is YAML, and keeps every type
+            ],
+            env=environment_without_secrets(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )  # fmt: skip
+    if completed.returncode != 0:
+        raise NotebookCellError(f"{name}: {_failure(executed, folder / 'kernel.log')}")
+    html = folder / f"{request.notebook.stem}.html"
+    html.write_text(_html(executed, f"Cash-flow analysis — {name}"))
+    summary = json.loads((charts / "summary.json").read_text())
+    return NotebookReport(
+        business_id=business_id,
+        business_name=name,
+        html=html,
+        executed=executed,
+        charts=tuple(sorted(charts.glob("*.png"))),
+        summary=summary,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _failure(executed: Path, log: Path) -> str:
+    """The cell that raised and its error, read from the executed notebook papermill kept."""
+    if executed.is_file():
+        notebook = json.loads(executed.read_text())
+        for cell in notebook["cells"]:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    lines = "".join(cell["source"]).strip().splitlines() or [""]
+                    return (
+                        f"the notebook failed in cell In [{cell.get('execution_count')}] ({lines[0]}): "
+                        f"{output['ename']}: {output['evalue']}. "
+                        f"The executed notebook, with the traceback, is {executed}"
+                    )
+    lines = log.read_text().strip().splitlines() if log.is_file() else []
+    return f"the notebook did not run: {lines[-1] if lines else 'no output'} (the kernel's log: {log})"
+
+
+def _html(executed: Path, title: str) -> str:
+    """One self-contained page: the markdown and the outputs, charts inline, code left to the .ipynb."""
+    import nbformat  # noqa: PLC0415 (only this command needs Jupyter's libraries)
+    from nbconvert import HTMLExporter  # noqa: PLC0415
+
+    notebook = nbformat.read(executed, as_version=4)  # type: ignore[no-untyped-call]
+    exporter = HTMLExporter(  # type: ignore[no-untyped-call]
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    exporter.log.setLevel(logging.ERROR)  # it warns of the alternative text we put back below
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    # nbconvert's template drops an image's "alt"; each chart's title is its alternative text.
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                alt = html.escape(str(output.get("metadata", {}).get("alt", "chart")), quote=True)
+                body = body.replace(_NO_ALT, f'alt="{alt}"', 1)
+    return str(body)
+
+
+_NO_ALT = 'alt="No description has been provided for this image"'  # what nbconvert writes instead
