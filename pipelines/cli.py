@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="start a local Sage sandbox, load it into DuckDB, build the marts and chart them in the notebook",
+        help="start a local Sage sandbox, load it into DuckDB, build the marts, chart them in the notebook",
         description="Everything end to end without a Sage account: a sandbox Sage on loopback, "
         "`auth` against it, a first run, a week of business, an incremental run with `dbt build`, and "
         "the cash-flow notebook for each business (HTML and PNGs in DIR/reports).",

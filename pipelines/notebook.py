@@ -190,8 +190,8 @@ def _html(executed: Path, title: str) -> str:
     import nbformat  # noqa: PLC0415 (only this command needs Jupyter's libraries)
     from nbconvert import HTMLExporter  # noqa: PLC0415
 
-    notebook = nbformat.read(executed, as_version=4)  # type: ignore[no-untyped-call]
-    exporter = HTMLExporter(  # type: ignore[no-untyped-call]
+    notebook = nbformat.read(executed, as_version=4)
+    exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
     exporter.log.setLevel(logging.ERROR)  # it warns of the alternative text we put back below

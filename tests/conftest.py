@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from sage_sandbox import SandboxConfig, SandboxServer
+from tests.marts_builds import Built, load_and_build
 from tests.sage_http import Api, login
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
@@ -80,3 +81,16 @@ def fresh_server() -> Iterator[Callable[..., SandboxServer]]:
     yield build
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Built]:
+    """Each seed's books loaded and built by dbt once per session, whichever test asks first."""
+    done: dict[int, Built] = {}
+
+    def built_for(seed: int) -> Built:
+        if seed not in done:
+            done[seed] = load_and_build(tmp_path_factory.mktemp(f"marts{seed}"), seed)
+        return done[seed]
+
+    return built_for

@@ -9,63 +9,20 @@ Each seed's sandbox is loaded over HTTP into its own DuckDB file by the real pip
 from __future__ import annotations
 
 import io
-import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
+from pipelines.marts import DBT_PROJECT, MartsReport
 from pipelines.marts_summary import print_marts_summary
 from scripts.generate_dbt_staging import STAGING, generate
-from tests.load_warehouse import load
+from tests.marts_builds import Built, build
 
 SEEDS = (7, 11, 23)
-INVOICES = 300  # per business: two years of books, small enough for CI
 RECONCILIATIONS = DBT_PROJECT / "tests" / "reconciliation"
-
-
-@dataclass(frozen=True)
-class Built:
-    seed: int
-    database: Path
-    raw: Path  # the load before dbt touched it, for tests that break the books
-    report: MartsReport
-
-    def results(self) -> list[dict[str, object]]:
-        assert self.report.target_dir is not None
-        results: list[dict[str, object]] = json.loads(
-            (self.report.target_dir / "run_results.json").read_text()
-        )["results"]
-        return results
-
-    def query(self, sql: str) -> list[tuple[object, ...]]:
-        with duckdb.connect(str(self.database), read_only=True) as con:
-            return con.execute(sql).fetchall()
-
-
-def build(database: Path, work: Path, *select: str) -> MartsReport:
-    return build_marts(MartsRequest(work_dir=work, duckdb_path=str(database), select=select))
-
-
-@pytest.fixture(scope="session")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Built]:
-    """Each seed loaded and built once per session, whichever test asks first."""
-    done: dict[int, Built] = {}
-
-    def built_for(seed: int) -> Built:
-        if seed not in done:
-            home = tmp_path_factory.mktemp(f"marts{seed}")
-            raw = load(home / "raw.duckdb", seed=seed, invoices=INVOICES)
-            database = home / "warehouse.duckdb"
-            shutil.copyfile(raw, database)
-            done[seed] = Built(seed, database, raw, build(database, home / "dbt"))
-        return done[seed]
-
-    return built_for
 
 
 @pytest.fixture(params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
