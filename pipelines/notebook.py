@@ -128,9 +128,10 @@ def _folders(names: Sequence[str]) -> list[str]:
 def _run_one(request: NotebookRequest, business_id: str, name: str, folder: Path) -> NotebookReport:
     folder.mkdir(parents=True, exist_ok=True)
     charts = folder / "charts"
-    for stale in [*charts.glob("*.png"), *charts.glob("*.csv"), charts / "summary.json"]:
-        stale.unlink(missing_ok=True)  # a rerun never shows a previous run's chart
     executed = folder / request.notebook.name
+    html = folder / f"{request.notebook.stem}.html"
+    for stale in [html, executed, *charts.glob("*.png"), *charts.glob("*.csv"), charts / "summary.json"]:
+        stale.unlink(missing_ok=True)  # a rerun, even a failed one, never shows a previous run's page
     parameters = {
         "database": str(request.database.resolve()),
         "business": business_id,
@@ -154,9 +155,8 @@ def _run_one(request: NotebookRequest, business_id: str, name: str, folder: Path
         )  # fmt: skip
     if completed.returncode != 0:
         raise NotebookCellError(f"{name}: {_failure(executed, folder / 'kernel.log')}")
-    html = folder / f"{request.notebook.stem}.html"
-    html.write_text(_html(executed, f"Cash-flow analysis — {name}"))
-    summary = json.loads((charts / "summary.json").read_text())
+    html.write_text(_html(executed, f"Cash-flow analysis — {name}"), encoding="utf-8")
+    summary = json.loads((charts / "summary.json").read_text(encoding="utf-8"))
     return NotebookReport(
         business_id=business_id,
         business_name=name,
@@ -171,7 +171,7 @@ def _run_one(request: NotebookRequest, business_id: str, name: str, folder: Path
 def _failure(executed: Path, log: Path) -> str:
     """The cell that raised and its error, read from the executed notebook papermill kept."""
     if executed.is_file():
-        notebook = json.loads(executed.read_text())
+        notebook = json.loads(executed.read_text(encoding="utf-8"))
         for cell in notebook["cells"]:
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
@@ -191,9 +191,7 @@ def _html(executed: Path, title: str) -> str:
     from nbconvert import HTMLExporter  # noqa: PLC0415
 
     notebook = nbformat.read(executed, as_version=4)
-    exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-    )
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     exporter.log.setLevel(logging.ERROR)  # it warns of the alternative text we put back below
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     # nbconvert's template drops an image's "alt"; each chart's title is its alternative text.
