@@ -76,7 +76,7 @@ def run_notebooks(request: NotebookRequest) -> list[NotebookReport]:
     businesses = _businesses(request)
     folders = _folders([name for _, name in businesses])
     return [
-        _run_one(request, business_id, name, request.out_dir / folder)
+        _run_one(request, business_id, name, request.out_dir.resolve() / folder)
         for (business_id, name), folder in zip(businesses, folders, strict=True)
     ]
 

@@ -8,6 +8,8 @@ and runs ``pipelines.runner.run`` against them.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +23,23 @@ from tests.sage_http import CLIENT_ID, CLIENT_SECRET, login
 from tests.warehouse import Warehouse
 
 PREFIX = "SOURCES__SAGE_ACCOUNTING__"
+SCRIPT = Path(sys.executable).with_name("sage-pipeline")  # the console script, as a user runs it
+
+
+def cli(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``sage-pipeline ARGS`` in a child process: its logging and exit code are its own."""
+    return subprocess.run(
+        [str(SCRIPT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str], command: str) -> str:
+    """The whole of stderr must be one line naming the command; no Traceback anywhere."""
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"sage-pipeline {command}: "), lines[0]
+    return lines[0]
 
 
 def sage_env(

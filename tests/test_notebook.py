@@ -8,7 +8,6 @@ so they check what the notebook computed and drew, not only that it ran.
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import json
 import os
@@ -21,7 +20,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pipelines.cli import main
 from pipelines.notebook import (
     NOTEBOOK,
     NotebookCellError,
@@ -30,6 +28,7 @@ from pipelines.notebook import (
     run_notebooks,
 )
 from tests.marts_builds import Built
+from tests.pipeline_env import cli, one_error_line
 
 CHARTS = (
     "1_cash_position_per_bank",
@@ -273,13 +272,15 @@ def test_the_cli_runs_one_business_by_name_for_a_period_with_a_minimum_cash(
         )
     ]
     floor = Decimal(str(closings[len(closings) // 2]))  # some weeks fall below it, others do not
-    out = io.StringIO()
-    argv = ["notebook", "--duckdb", str(seed7.database), "--business", name, "--from", "2026-01-01",
-            "--to", "2026-06-30", "--minimum-cash", str(floor), "--out", str(tmp_path)]  # fmt: skip
-    assert main(argv, out) == 0, out.getvalue()
-    folder = tmp_path / "northwind-trading-ltd"
-    assert [p.name for p in tmp_path.iterdir()] == [folder.name]
-    assert str(folder / "cash_flow_analysis.html") in out.getvalue()
+    result = cli(
+        "notebook", "--duckdb", str(seed7.database), "--business", name, "--from", "2026-01-01",
+        "--to", "2026-06-30", "--minimum-cash", str(floor), "--out", "reports",
+        env=dict(os.environ), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "reports" / "northwind-trading-ltd"
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]
+    assert str(folder.resolve() / "cash_flow_analysis.html") in result.stdout, result.stdout
     summary = json.loads((folder / "charts" / "summary.json").read_text())
     assert summary["period"] == ["2026-01-01", "2026-06-30"] and summary["ar_on"] == "2026-06-30"
     with (folder / "charts" / "1_cash_position_per_bank.csv").open(newline="") as file:
@@ -321,22 +322,21 @@ def test_the_cli_runs_one_business_by_name_for_a_period_with_a_minimum_cash(
     ids=["missing-file", "no-marts", "unknown-business", "backwards-period"],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
-    seed7: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+    seed7: Built, tmp_path: Path, args: list[str], expected: str
 ) -> None:
     values = {"tmp": str(tmp_path), "raw": str(seed7.raw), "db": str(seed7.database)}
-    out = io.StringIO()
-    code = main(["notebook", *[a.format(**values) for a in args], "--out", str(tmp_path / "reports")], out)
-    error = capsys.readouterr().err
-    assert code == 2 and expected in error and len(error.strip().splitlines()) == 1, error
-    assert "Traceback" not in error and not (tmp_path / "reports").exists()
+    argv = [a.format(**values) for a in args]
+    result = cli("notebook", *argv, "--out", "reports", env=dict(os.environ), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert expected in one_error_line(result, "notebook")
+    assert not (tmp_path / "reports").exists()
 
 
-def test_a_bad_amount_or_date_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_amount_or_date_is_refused_by_the_parser(tmp_path: Path) -> None:
     for args in (["--minimum-cash", "lots"], ["--from", "01/02/2026"]):
-        with pytest.raises(SystemExit) as stopped:
-            main(["notebook", *args])
-        assert stopped.value.code == 2
-        assert "is not a" in capsys.readouterr().err
+        result = cli("notebook", *args, env=dict(os.environ), cwd=tmp_path)
+        assert result.returncode == 2 and "is not a" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
 
 
 def test_the_committed_notebook_is_clean_and_takes_papermill_parameters() -> None:

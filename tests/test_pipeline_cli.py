@@ -15,7 +15,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +31,9 @@ from filelock import FileLock
 from pipelines.marts import DBT_PROJECT
 from sage_sandbox import SandboxConfig, SandboxServer
 from tests.conftest import SMALL
-from tests.pipeline_env import PREFIX, sage_env
+from tests.pipeline_env import PREFIX, SCRIPT, cli, one_error_line, sage_env
 from tests.sage_http import CLIENT_SECRET, Api, login
 
-SCRIPT = Path(sys.executable).with_name("sage-pipeline")
 RESOURCES = "businesses,contacts,sales_invoices"  # enough to make the point, quick on two cores
 PIPELINE = "sage_accounting"  # the CLI's default pipeline name
 # Settings a developer's shell may carry that would steer the CLI away from the test's sandbox.
@@ -97,21 +95,6 @@ def new_home(root: Path, server: SandboxServer, seeded: bool = True) -> Home:
     )
     home.secrets.update({CLIENT_SECRET, *([seed] if seed else [])})
     return home
-
-
-def cli(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SCRIPT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def one_error_line(result: subprocess.CompletedProcess[str], command: str) -> str:
-    """The whole of stderr must be one line naming the command; no Traceback anywhere."""
-    assert "Traceback" not in result.stderr + result.stdout, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"sage-pipeline {command}: "), lines[0]
-    return lines[0]
 
 
 def snapshot(database: Path) -> dict[str, int]:
