@@ -31,7 +31,7 @@ from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
 from pipelines.marts import MartsError
-from pipelines.notebook import NotebookCellError, NotebookInputError
+from pipelines.notebook import NotebookCellError, NotebookInputError, NotebookRequest, run_notebooks
 from pipelines.report import print_notebook_reports, print_report
 from pipelines.runner import DUCKDB_MEMORY_LIMIT, PIPELINE_NAME, RunLocked, RunRequest, run
 from pipelines.settings import auth_settings
@@ -237,12 +237,12 @@ def _iso_date(text: str) -> str:
 def _amount(text: str) -> Decimal:
     try:
         amount = Decimal(text)
+        if not amount.is_finite():  # "NaN" and "Infinity" parse, but are no amount
+            raise InvalidOperation(text)
     except InvalidOperation:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an amount: use digits, e.g. 25000 or 25000.50"
         ) from None
-    if not amount.is_finite():
-        raise argparse.ArgumentTypeError(f"{text!r} is not an amount: use digits, e.g. 25000 or 25000.50")
     return amount
 
 
@@ -291,8 +291,6 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def command_notebook(args: argparse.Namespace, out: TextIO) -> int:
-    from pipelines.notebook import NotebookRequest, run_notebooks  # noqa: PLC0415 (Jupyter loads slowly)
-
     configured: object = dlt.secrets.get("destination.duckdb.credentials")
     database = args.duckdb or (configured if isinstance(configured, str) else f"{PIPELINE_NAME}.duckdb")
     request = NotebookRequest(
