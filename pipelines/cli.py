@@ -25,7 +25,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
-import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.destinations.exceptions import DestinationConnectionError
 
@@ -33,7 +32,7 @@ from pipelines.auth_flow import run_auth
 from pipelines.marts import MartsError
 from pipelines.notebook import NotebookCellError, NotebookInputError, NotebookRequest, run_notebooks
 from pipelines.report import print_notebook_reports, print_report
-from pipelines.runner import DUCKDB_MEMORY_LIMIT, PIPELINE_NAME, RunLocked, RunRequest, run
+from pipelines.runner import DUCKDB_MEMORY_LIMIT, PIPELINE_NAME, RunLocked, RunRequest, duckdb_path, run
 from pipelines.settings import auth_settings
 from sage_source.connection import SageConnection
 from sage_source.errors import (
@@ -291,10 +290,11 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def command_notebook(args: argparse.Namespace, out: TextIO) -> int:
-    configured: object = dlt.secrets.get("destination.duckdb.credentials")
-    database = args.duckdb or (configured if isinstance(configured, str) else f"{PIPELINE_NAME}.duckdb")
+    database = duckdb_path(args.duckdb, PIPELINE_NAME)
+    if database is None:
+        raise NotebookInputError("the DuckDB credentials are not a file path: pass --duckdb PATH")
     request = NotebookRequest(
-        database=Path(database).expanduser(),
+        database=database,
         out_dir=Path(args.out).expanduser(),
         businesses=args.businesses or (),
         start_date=args.start_date,

@@ -93,12 +93,19 @@ def make_pipeline(request: RunRequest) -> dlt.Pipeline:
     return pipeline
 
 
-def _duckdb(request: RunRequest) -> Any:
-    """DuckDB at ``--duckdb``, else ``DESTINATION__DUCKDB__CREDENTIALS``, else dlt's default file."""
-    configured = request.duckdb_path or dlt.secrets.get("destination.duckdb.credentials")
+def duckdb_path(explicit: str | None, pipeline_name: str) -> Path | None:
+    """The DuckDB file: ``--duckdb``, else ``DESTINATION__DUCKDB__CREDENTIALS``, else dlt's default
+    ``<pipeline_name>.duckdb``; None when the credentials are a table for dlt to resolve."""
+    configured = explicit or dlt.secrets.get("destination.duckdb.credentials")
     if configured is not None and not isinstance(configured, str):
+        return None
+    return Path(configured or f"{pipeline_name}.duckdb").expanduser()
+
+
+def _duckdb(request: RunRequest) -> Any:
+    path = duckdb_path(request.duckdb_path, request.pipeline_name)
+    if path is None:
         return "duckdb"  # credentials given as a table: dlt resolves them, DuckDB's memory default
-    path = Path(configured or f"{request.pipeline_name}.duckdb").expanduser()
     # A folder that cannot be made is reported by dlt when it opens the file, with the reason.
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
