@@ -5,7 +5,9 @@ Exit codes (for schedulers):
   1   unexpected failure (a bug: run again with --debug and report it)
   2   bad settings or arguments (the message names the setting to fix)
   3   Sage needs authorising again: run `sage-pipeline auth`
-  4   Sage failed or refused after retries, or sent data we cannot read: try again later
+  4   Sage failed or refused after retries, or sent data we cannot read: try again later (a run
+      loads every business × resource it can, and exits 4 at the end naming those that failed,
+      or, with --strict, those Sage refused or does not offer)
   5   the destination failed to load (the data stays staged; the next run retries it)
   6   the data loaded, but dbt build failed (a model or a reconciliation)
   7   the notebook failed in a cell (the cell and the error are named; the executed notebook is kept)
@@ -32,7 +34,15 @@ from pipelines.auth_flow import run_auth
 from pipelines.marts import MartsError
 from pipelines.notebook import NotebookCellError, NotebookInputError, NotebookRequest, run_notebooks
 from pipelines.report import print_notebook_reports, print_report
-from pipelines.runner import DUCKDB_MEMORY_LIMIT, PIPELINE_NAME, RunLocked, RunRequest, duckdb_path, run
+from pipelines.runner import (
+    DUCKDB_MEMORY_LIMIT,
+    PIPELINE_NAME,
+    RunLocked,
+    RunRequest,
+    RunSettingsError,
+    duckdb_path,
+    run,
+)
 from pipelines.settings import auth_settings
 from sage_source.connection import SageConnection
 from sage_source.errors import (
@@ -223,6 +233,13 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         type=_iso_date,
         help="the marts' today for open items, aging and the forecast (default: when the books were read)",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="exit 4 when Sage refused a resource (the user's role) or does not offer it for a business "
+        "(default: the strict setting, else false: skip it, load the rest, say so)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress, only the summary and errors")
 
 
@@ -283,9 +300,20 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
         build_marts=not args.skip_dbt,
         dbt_project_dir=args.dbt_project_dir,
         as_of_date=args.as_of_date,
+        strict=args.strict,
     )
     report = run(request)
     print_report(report, out)
+    incomplete = report.incomplete
+    if incomplete:
+        names = "; ".join(f"{u.resource} of business {u.business_id} ({u.outcome})" for u in incomplete[:5])
+        more = f" and {len(incomplete) - 5} more" if len(incomplete) > 5 else ""
+        print(
+            f"sage-pipeline run: Sage: {len(incomplete)} business × resource(s) did not load: {names}{more}. "
+            "Everything else loaded; the run summary says why. Run again later",
+            file=sys.stderr,
+        )
+        return EXIT_SAGE
     return EXIT_MARTS if report.marts is not None and not report.marts.ok else EXIT_OK
 
 
@@ -339,7 +367,7 @@ def classify(error: BaseException) -> tuple[int, str]:
             return EXIT_REAUTH, str(cause)
         if isinstance(cause, AmbiguousRefreshError | SageApiError | SageDataError | UnsafeNextLinkError):
             return EXIT_SAGE, f"Sage: {cause}"
-        if isinstance(cause, SageSourceError | MartsError | NotebookInputError):
+        if isinstance(cause, SageSourceError | MartsError | NotebookInputError | RunSettingsError):
             return EXIT_CONFIG, str(cause)
         if isinstance(cause, NotebookCellError):
             return EXIT_NOTEBOOK, str(cause)

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from pipelines.notebook import NotebookReport
 from pipelines.runner import RunReport, duckdb_file
+from sage_source.outcomes import FAILED, LOADED, SKIPPED
 
 
 def print_report(report: RunReport, out: TextIO) -> None:
@@ -20,12 +21,32 @@ def print_report(report: RunReport, out: TextIO) -> None:
     )
     for table, rows in loaded.items():
         print(f"  {table:<48} {rows:>10,}", file=out)
+    print_outcomes(report, out)
     if report.marts is not None:
         print(report.marts.summary(), file=out)
         for failure in report.marts.failures[:20]:
             print(f"  {failure}", file=out)
         if report.marts.target_dir:
             print(f"  dbt's logs and results: {report.marts.target_dir.parent}", file=out)
+
+
+def print_outcomes(report: RunReport, out: TextIO) -> None:
+    """Each business × resource's outcome, counted; those that did not load, one line each."""
+    if not report.outcomes:
+        return
+    counts = ", ".join(
+        f"{len(report.with_outcome(outcome))} {outcome}" for outcome in (LOADED, SKIPPED, FAILED)
+    )
+    requests = sum(u.requests for u in report.outcomes)
+    reread = sum(u.reread_requests for u in report.outcomes)
+    print(
+        f"Business × resource: {counts} ({requests:,} requests, of which {reread:,} to read again rows "
+        "that changed while their list was paged)",
+        file=out,
+    )
+    for unit in report.outcomes:
+        if unit.outcome != LOADED:
+            print(f"  {unit.outcome:<8} {unit.message}", file=out)
 
 
 def print_notebook_reports(reports: Sequence[NotebookReport], out: TextIO) -> None:

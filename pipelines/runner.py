@@ -6,6 +6,9 @@
   chosen by name and configured the dlt way (``DESTINATION__<NAME>__CREDENTIALS``, ...).
 * Deletions are applied after the load (:func:`sage_source.apply_deletions`).
 * Then, when asked, ``dbt build`` makes the marts (:mod:`pipelines.marts`), still under the lock.
+* What happened to each business × resource (loaded, skipped, failed: :mod:`sage_source.outcomes`)
+  is read back from the dataset for the report: one that failed, or (``strict``) was skipped, makes
+  the run's exit code 4 once everything else has loaded.
 """
 
 from __future__ import annotations
@@ -14,19 +17,23 @@ import contextlib
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dlt
 from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.common.runtime.collector import LogCollector
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
 
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
-from pipelines.settings import hard_delete_setting
+from pipelines.settings import hard_delete_setting, strict_setting
 from sage_source import apply_deletions, sage_accounting
+from sage_source.outcomes import FAILED, SKIPPED
+from sage_source.settings import OUTCOMES_TABLE
 
 log = logging.getLogger("sage_pipeline")
 PIPELINE_NAME = "sage_accounting"
@@ -37,6 +44,10 @@ DUCKDB_MEMORY_LIMIT = "512MB"
 
 class RunLocked(Exception):  # noqa: N818 (a state, not a failure)
     """Another run of this pipeline holds the lock."""
+
+
+class RunSettingsError(ValueError):
+    """Run settings that cannot work together (found before anything is read from Sage)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,22 @@ class RunRequest:
     build_marts: bool = False  # run `dbt build` over the load (sage-pipeline run does unless --skip-dbt)
     dbt_project_dir: str | None = None  # default: the repository's dbt_models/
     as_of_date: str | None = None  # the marts' "today" (default: the date the books were read)
+    strict: bool | None = None  # a skipped business × resource fails the run (None: the setting)
+
+
+@dataclass(frozen=True)
+class UnitOutcome:
+    """What happened to one business × resource in this run (a row of ``sage_resource_outcomes``)."""
+
+    business_id: str
+    resource: str
+    outcome: str
+    http_status: int | None
+    message: str | None
+    rows: int
+    reread_rows: int
+    requests: int
+    reread_requests: int
 
 
 @dataclass(frozen=True)
@@ -66,10 +93,20 @@ class RunReport:
     dataset: str
     pipeline: dlt.Pipeline
     marts: MartsReport | None = None  # None: not asked for, or no dbt profile for the destination
+    outcomes: tuple[UnitOutcome, ...] = ()
+    strict: bool = False
 
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
+
+    def with_outcome(self, outcome: str) -> list[UnitOutcome]:
+        return [unit for unit in self.outcomes if unit.outcome == outcome]
+
+    @property
+    def incomplete(self) -> list[UnitOutcome]:
+        """What makes the run fail (exit 4): failures, and skips when ``strict``."""
+        return [u for u in self.outcomes if u.outcome == FAILED or (self.strict and u.outcome == SKIPPED)]
 
 
 def lock_path(request: RunRequest) -> Path:
@@ -106,6 +143,7 @@ def _duckdb(request: RunRequest) -> Any:
     path = duckdb_path(request.duckdb_path, request.pipeline_name)
     if path is None:
         return "duckdb"  # credentials given as a table: dlt resolves them, DuckDB's memory default
+    check_duckdb_name(path, request.dataset)
     # A folder that cannot be made is reported by dlt when it opens the file, with the reason.
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +151,17 @@ def _duckdb(request: RunRequest) -> Any:
     if request.duckdb_memory_limit:
         credentials.global_config = {"memory_limit": request.duckdb_memory_limit}
     return dlt.destinations.duckdb(credentials=credentials)
+
+
+def check_duckdb_name(path: Path, dataset: str) -> None:
+    """DuckDB names a database after its file: ``sage.duckdb`` holding a schema ``sage`` makes
+    ``sage.<table>`` ambiguous, and every load fails. Refused before anything is read."""
+    if path.stem.lower() == dataset.lower():
+        raise RunSettingsError(
+            f"the DuckDB file {path.name} is named like the dataset {dataset!r}, which DuckDB cannot "
+            f"tell apart: name the file otherwise (e.g. --duckdb {path.with_stem(f'{path.stem}_warehouse')}) "
+            "or choose another --dataset"
+        )
 
 
 def run(request: RunRequest) -> RunReport:
@@ -124,6 +173,7 @@ def run(request: RunRequest) -> RunReport:
         raise RunLocked(f"another run of pipeline {request.pipeline_name!r} is in progress") from None
     try:
         started = time.perf_counter()
+        began = datetime.now(UTC)  # before the source stamps its outcomes (``run_started_at``)
         pipeline = make_pipeline(request)
         source = sage_accounting(
             resources=request.resources,
@@ -133,6 +183,7 @@ def run(request: RunRequest) -> RunReport:
             **request.source_options,
         )
         pipeline.run(source)
+        outcomes = read_outcomes(pipeline, since=began)
         apply_deletions(pipeline, hard_delete=hard_delete_setting())
         marts = _build_marts(request, pipeline) if request.build_marts else None
         trace = pipeline.last_trace
@@ -147,9 +198,31 @@ def run(request: RunRequest) -> RunReport:
             dataset=request.dataset,
             pipeline=pipeline,
             marts=marts,
+            outcomes=outcomes,
+            strict=strict_setting() if request.strict is None else request.strict,
         )
     finally:
         lock.release()
+
+
+def read_outcomes(pipeline: dlt.Pipeline, since: datetime) -> tuple[UnitOutcome, ...]:
+    """This run's rows of ``sage_resource_outcomes``, as loaded (so the report is what landed).
+
+    The run lock keeps other runs of this pipeline out, so the rows stamped since the run began
+    are this run's."""
+    columns = ", ".join(f.name for f in fields(UnitOutcome))
+    with pipeline.sql_client() as sql:
+        if not sql.has_dataset():
+            return ()
+        table = sql.make_qualified_table_name(OUTCOMES_TABLE)
+        try:
+            rows = sql.execute_sql(
+                f"SELECT {columns} FROM {table} WHERE run_started_at >= %s ORDER BY business_id, resource",
+                since,
+            )
+        except DatabaseUndefinedRelation:
+            return ()  # no business × resource ran (nothing was asked for)
+    return tuple(UnitOutcome(*row) for row in rows or [])
 
 
 # dbt profiles the project ships (dbt_models/profiles.yml), by dlt destination.

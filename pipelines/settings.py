@@ -75,3 +75,9 @@ def auth_settings(
 def hard_delete_setting(hard_delete: bool = False) -> bool:
     """Whether rows Sage deleted are removed from the warehouse rather than marked."""
     return hard_delete
+
+
+@with_config(sections=SECTION)
+def strict_setting(strict: bool = False) -> bool:
+    """Whether a business × resource Sage refused (403) or does not offer (404) fails the run."""
+    return strict

@@ -101,19 +101,21 @@ def sage_accounting(
             retry_backoff_seconds=retry_backoff_seconds,
         )
     )
-    businesses = _chosen_businesses(connection, business_ids)
+    names = _chosen_businesses(connection, business_ids)
+    businesses = list(names)
     options = SyncOptions(
         overlap=timedelta(seconds=overlap_seconds),
         start_date=since,
         id_sweep_every=timedelta(days=id_sweep_days),
         full_refresh=full_refresh,
+        business_names=names,
     )
     client = connection.client
     out: list[DltResource] = []
     if "businesses" in chosen:
         out.append(businesses_resource(businesses, client))
     if "financial_settings" in chosen:
-        out.append(financial_settings_resource(businesses, client))
+        out.append(financial_settings_resource(businesses, client, options))
     out.extend(list_resource(e, businesses, client, options) for e in ENDPOINTS if e.name in chosen)
     return out
 
@@ -141,16 +143,18 @@ def _start_date(text: str | None) -> datetime | None:
         ) from None
 
 
-def _chosen_businesses(connection: SageConnection, business_ids: list[str] | None) -> list[str]:
-    reachable = [str(b["id"]) for b in connection.businesses()]
+def _chosen_businesses(connection: SageConnection, business_ids: list[str] | None) -> dict[str, str]:
+    """The businesses to load, id -> name, in Sage's order."""
+    names = {str(b["id"]): str(b.get("name") or b.get("displayed_as") or "") for b in connection.businesses()}
+    reachable = list(names)
     if not business_ids:
         if not reachable:
             raise SageSourceError("the Sage user has no businesses to load")
-        return reachable
+        return names
     unknown = [b for b in business_ids if b not in reachable]
     if unknown:
         raise SageSourceError(
             f"business(es) {', '.join(unknown)} are not among this Sage user's businesses "
             f"({', '.join(reachable)}); `sage-pipeline businesses` lists them"
         )
-    return list(dict.fromkeys(business_ids))
+    return {business_id: names[business_id] for business_id in dict.fromkeys(business_ids)}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -102,6 +103,11 @@ class SageClient:
             transport=transport,
         )
         self.requests: Counter[str] = Counter()  # outcome -> count ("200", "429", "ReadError", ...)
+        self._sent: Counter[tuple[str | None, str]] = Counter()  # (business, endpoint) -> requests
+        self._sent_lock = threading.Lock()
+        # Page sizes that worked where larger ones kept failing, per endpoint: later listings of
+        # it in this run (the next business, the re-read of changed rows) start there.
+        self._page_sizes: dict[str, int] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -123,6 +129,16 @@ class SageClient:
             )
         return url
 
+    def sent(self, business_id: str | None, endpoint: str) -> int:
+        """Requests sent so far for one business's endpoint (retries included)."""
+        with self._sent_lock:
+            return self._sent[(business_id, endpoint)]
+
+    def _count(self, business_id: str | None, url: httpx.URL) -> None:
+        endpoint = url.path[len(self.base.path) :].strip("/").split("/", 1)[0]
+        with self._sent_lock:
+            self._sent[(business_id, endpoint)] += 1
+
     # -- requests -----------------------------------------------------------------------------
 
     def get(
@@ -141,6 +157,7 @@ class SageClient:
         try:
             for attempt in retrying:
                 with attempt:
+                    self._count(business_id, target)
                     response = self._send(target, params, headers)
         except _RetryableError as failed:
             raise self._exhausted(failed, target) from None
@@ -221,6 +238,7 @@ class SageClient:
 
     def _walk(self, path: str, params: Mapping[str, Any], business_id: str | None) -> Iterator[RawPage]:
         size = int(params.get("items_per_page", self.settings.items_per_page))
+        size = min(size, self._page_sizes.get(path, size))
         url: httpx.URL = self.url(path)
         query: Mapping[str, Any] | None = {**params, "items_per_page": size}
         seen: set[str] = set()
@@ -232,6 +250,7 @@ class SageClient:
                 if error.status not in _DEGRADABLE or size <= self.settings.min_page_size:
                     raise
                 failing, size = size, max(self.settings.min_page_size, size // 2)
+                self._page_sizes[path] = size
                 # Restart at the smaller pages' boundary at or before the first unread item: when
                 # the new size does not divide the offset, page offset // size + 1 starts before
                 # it (a few rows read twice, kept once by the resource), and offset must be that

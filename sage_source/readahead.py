@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -26,7 +26,7 @@ class _Failed:
 _DONE = object()
 
 
-def ahead(items: Iterator[T], depth: int, name: str = "read-ahead") -> Iterator[T]:
+def ahead(items: Iterator[T], depth: int, name: str = "read-ahead") -> Generator[T, None, None]:
     """Yield ``items`` in order while a thread produces up to ``depth`` of them in advance.
 
     The thread starts with the first ``next()`` and stops when the consumer is closed.

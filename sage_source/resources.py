@@ -17,10 +17,11 @@ and Arrow tables go to the warehouse as Parquet without a Python object per row.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from hashlib import blake2b
 from itertools import groupby
 from typing import Any
@@ -31,21 +32,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
+from sage_source.batch import Batch
 from sage_source.client import RawPage, SageClient, server_time
-from sage_source.deletions import DELETIONS_HINTS, SWEEPS_HINTS, sweep, tombstones
+from sage_source.deletions import sweep, tombstones
 from sage_source.models import TIMESTAMP, keys_required
-from sage_source.pages import REPLACED, Page, PageOrder, PageReader
+from sage_source.outcomes import LOADED, UNIT_ERRORS, Outcome, report, unit_failure
+from sage_source.pages import Page, PageOrder, PageReader
 from sage_source.readahead import ahead
-from sage_source.settings import APPEND, BATCH_ROWS, DELETIONS_TABLE, MERGE, SWEEPS_TABLE, Endpoint
-from sage_source.watermarks import Cursor
+from sage_source.settings import BATCH_ROWS, DELETIONS_TABLE, MERGE, OUTCOMES_TABLE, SWEEPS_TABLE, Endpoint
+from sage_source.watermarks import Cursor, format_time
 
 log = logging.getLogger("sage_source")
 SYNCED_AT = "_sage_synced_at"  # the server's time when the row was read (dates id sweeps)
 PARSE_BYTES = 4 << 20  # pages parsed together (a page of 200 invoices is about 1 MB)
 _TOMBSTONE_FIELDS = {"id": "text", "deleted_at": "timestamp"}
 _ID_FIELDS = {"id": "text"}
-CHILD_PARENT = ("business_id", "parent_id")
-CHILD_KEY = ("business_id", "parent_id", "_dlt_list_idx")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,12 @@ class SyncOptions:
     id_sweep_every: timedelta
     full_refresh: bool = False
     batch_rows: int = BATCH_ROWS
+    run_started_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # keys the outcomes
+    business_names: Mapping[str, str] = field(default_factory=dict)  # for messages
+
+    def business(self, business_id: str) -> str:
+        name = self.business_names.get(business_id)
+        return f"{name!r} ({business_id})" if name else business_id
 
 
 def list_resource(
@@ -70,7 +77,7 @@ def list_resource(
         # No business of this run has been loaded before, so no key of this run can be in the
         # tables yet (keys start with business_id): appending loads the same rows as a merge,
         # in half the destination's time. Rows read twice within the run are dropped at the
-        # source (``FirstSighting``), so nothing is appended twice.
+        # source (``FirstSighting``, ``Batch.supersede``), so nothing is appended twice.
         first_load = not options.full_refresh and not any(
             Cursor(state.get(business_id, {})).synced for business_id in business_ids
         )
@@ -78,10 +85,80 @@ def list_resource(
         batch = Batch(endpoint.name, options.batch_rows, append=first_load)
         for business_id in business_ids:
             cursor = Cursor(state.setdefault(business_id, {}))
-            yield from _sync(endpoint, business_id, cursor, reader, client, options, batch)
+            sync = partial(_sync, endpoint, business_id, cursor, reader, client, options, batch)
+            yield from guarded(endpoint.name, business_id, cursor, client, options, batch, sync)
         yield from batch.flush()
 
     return rows
+
+
+def guarded(
+    resource: str,
+    business_id: str,
+    cursor: Cursor,
+    client: SageClient,
+    options: SyncOptions,
+    batch: Batch,
+    sync: Callable[[], Generator[Any, None, Read]],
+) -> Iterator[Any]:
+    """One business × resource, whole or not at all; its outcome recorded either way.
+
+    Its rows are held (``Batch.open``) until the read succeeded. If Sage refuses it, does not
+    offer it, or it fails after the retries, its rows are dropped, its watermark put back as it
+    was, and the other businesses and resources go on (:mod:`sage_source.outcomes`).
+    """
+    before = dict(cursor.slot)
+    requests = client.sent(business_id, resource)
+    batch.open()
+    try:
+        read = yield from sync()
+    except UNIT_ERRORS as error:
+        rows = batch.discard()
+        cursor.slot.clear()
+        cursor.slot.update(before)
+        status, http_status, message = unit_failure(error, options.business(business_id), resource)
+        outcome = Outcome(
+            business_id,
+            resource,
+            options.run_started_at,
+            status,
+            http_status=http_status,
+            message=message,
+            rows=rows,
+            requests=client.sent(business_id, resource) - requests,
+            last_success_at=Cursor(before).last_success,
+        )
+    except BaseException:
+        batch.discard()
+        raise
+    else:
+        yield from batch.commit()
+        outcome = Outcome(
+            business_id,
+            resource,
+            options.run_started_at,
+            LOADED,
+            rows=read.rows,
+            reread_rows=read.reread_rows,
+            requests=client.sent(business_id, resource) - requests,
+            reread_requests=read.reread_requests,
+            last_success_at=cursor.last_success,
+        )
+    report(outcome)
+    yield from batch.add({OUTCOMES_TABLE: outcome.table()})
+
+
+@dataclass
+class Read:
+    """What one listing (or one business × resource) read."""
+
+    started: datetime | None = None  # the server's time when its first page was answered
+    newest: datetime | None = None  # the newest ``updated_at`` among its rows
+    rows: int = 0
+    pages: int = 0
+    shrank: bool = False  # ``$total`` went down while paging: a row may have slipped past a page
+    reread_rows: int = 0
+    reread_requests: int = 0
 
 
 def _sync(
@@ -92,7 +169,7 @@ def _sync(
     client: SageClient,
     options: SyncOptions,
     batch: Batch,
-) -> Iterator[Any]:
+) -> Generator[Any, None, Read]:
     loaded_before = cursor.synced
     if options.full_refresh:
         cursor.reset()
@@ -104,30 +181,32 @@ def _sync(
     # full refresh catches deletions an earlier run missed).
     listed_ids: list[pa.Array] | None = [] if since is None and (endpoint.swept or loaded_before) else None
 
-    started: datetime | None = None
-    newest: datetime | None = None
-    rows = 0
-    totals: list[int] = []
-    order = PageOrder(endpoint.name)
-    sighting = FirstSighting()
-    parsed = ahead(_parsed(client.raw_pages(endpoint.name, params, business_id), reader), depth=2)
-    for raws, pages in parsed:
-        read_at = _moment(raws[-1].server_time)
-        started = started or _moment(raws[0].server_time)
-        for page in pages:
-            order.check(page)
-            totals.append(page.total)
-        for _, group in groupby(pages, key=lambda page: page.fast):
-            page = sighting.unseen(PageReader.merge(list(group)))
-            tables = reader.tables(page, business_id, replaces=loaded_before)
-            parent = with_sync_columns(tables[endpoint.name], read_at)
-            tables[endpoint.name] = parent
-            newest = _latest(newest, parent)
-            rows += len(parent)
-            if listed_ids is not None:
-                listed_ids.append(parent.column("id").combine_chunks())
-            yield from batch.add(tables)
-    started = started or datetime.now(UTC)
+    read = yield from _listing(
+        endpoint, business_id, params, reader, client, batch, loaded_before, listed_ids
+    )
+    started = read.started or datetime.now(UTC)
+    vouched = started  # how far the rows read can vouch for (see ``_watermark``)
+    if endpoint.incremental and read.pages > 1:
+        # Rows edited while the listing was paged: read them again now, so this run ends with
+        # their newest version rather than the next (one request when few rows changed). A
+        # listing of one page is one answer, with nothing between its pages to miss.
+        sent = client.sent(business_id, endpoint.name)
+        again = yield from _listing(
+            endpoint,
+            business_id,
+            {**params, "updated_or_created_since": format_time(started)},
+            reader,
+            client,
+            batch,
+            loaded_before,
+            listed_ids,
+            supersede=True,
+        )
+        read.reread_rows = again.rows
+        read.reread_requests = client.sent(business_id, endpoint.name) - sent
+        read.newest = max((t for t in (read.newest, again.newest) if t is not None), default=None)
+        read.shrank = read.shrank or again.shrank
+        vouched = again.started or vouched
 
     deleted = 0
     if endpoint.deleted_since and loaded_before:
@@ -144,15 +223,59 @@ def _sync(
         yield from batch.add({SWEEPS_TABLE: sweep(business_id, endpoint.name, ids, swept)})
     if swept is None and endpoint.swept and not loaded_before:
         swept = started  # the first load listed everything: the next sweep is due a cadence later
-    cursor.finish(_watermark(newest, started, totals, endpoint.name), started, swept)
+    cursor.finish(_watermark(read, vouched, endpoint.name), started, swept)
     log.info(
-        "%s · business %s: %d row(s) %s%s",
+        "%s · business %s: %d row(s) %s%s%s",
         endpoint.name,
         business_id,
-        rows,
+        read.rows,
         f"changed since {since}" if since else "read in full",
+        f", {read.reread_rows} read again (changed while paging)" if read.reread_rows else "",
         f", {deleted} deleted" if deleted else "",
     )
+    return read
+
+
+def _listing(
+    endpoint: Endpoint,
+    business_id: str,
+    params: dict[str, Any],
+    reader: PageReader,
+    client: SageClient,
+    batch: Batch,
+    loaded_before: bool,
+    listed_ids: list[pa.Array] | None,
+    supersede: bool = False,
+) -> Generator[Any, None, Read]:
+    """Every page of one listing into the batch; with ``supersede``, its rows replace copies
+    of the same rows read earlier in this run (with their child rows)."""
+    read = Read()
+    order = PageOrder(endpoint.name)
+    sighting = FirstSighting()
+    totals: list[int] = []
+    parsed = ahead(_parsed(client.raw_pages(endpoint.name, params, business_id), reader), depth=2)
+    with closing(parsed):
+        for raws, pages in parsed:
+            read_at = _moment(raws[-1].server_time)
+            read.started = read.started or _moment(raws[0].server_time)
+            read.pages += len(raws)
+            for page in pages:
+                order.check(page)
+                totals.append(page.total)
+            for _, group in groupby(pages, key=lambda page: page.fast):
+                page = sighting.unseen(PageReader.merge(list(group)))
+                tables = reader.tables(page, business_id, replaces=loaded_before)
+                parent = with_sync_columns(tables[endpoint.name], read_at)
+                tables[endpoint.name] = parent
+                read.newest = _latest(read.newest, parent)
+                read.rows += len(parent)
+                if supersede:
+                    batch.supersede(parent.column("id"))
+                if listed_ids is not None:
+                    listed_ids.append(parent.column("id").combine_chunks())
+                yield from batch.add(tables)
+    read.shrank = bool(totals) and totals[-1] < totals[0]
+    return read
 
 
 def _parsed(raws: Iterator[RawPage], reader: PageReader) -> Iterator[tuple[list[RawPage], list[Page]]]:
@@ -225,19 +348,20 @@ def with_sync_columns(parent: pa.Table, read_at: datetime) -> pa.Table:
     )
 
 
-def _watermark(newest: datetime | None, started: datetime, totals: list[int], name: str) -> datetime | None:
-    """How far this read can vouch for: never past the moment the listing began.
+def _watermark(read: Read, vouched: datetime, name: str) -> datetime | None:
+    """How far this read can vouch for: never past the moment its last listing began.
 
-    Sage pages by offset. A row edited while we page keeps its place or joins the listing, and
-    its new ``updated_at`` is after ``started``, so capping the watermark there re-reads it next
-    run. A row deleted while we page shifts the rows after it one place back, so one unread row
-    may slip past a page boundary: when ``$total`` shrank, the watermark stays where it was and
-    the next run reads the same window again (merging what it already has).
+    Sage pages by offset. A row edited while we page keeps its place or joins the listing; its
+    new ``updated_at`` is after the listing began, so it is read again at once (``_sync``), and
+    capping the watermark at the start of that second listing has the next run read what was
+    edited during it. A row deleted while we page shifts the rows after it one place back, so
+    one unread row may slip past a page boundary: when ``$total`` shrank, the watermark stays
+    where it was and the next run reads the same window again (merging what it already has).
     """
-    if totals and totals[-1] < totals[0]:
+    if read.shrank:
         log.warning("%s: rows were deleted while paging; the same window is read again next run", name)
         return None
-    return min(newest, started) if newest is not None else None
+    return min(read.newest, vouched) if read.newest is not None else None
 
 
 def _latest(newest: datetime | None, parent: pa.Table) -> datetime | None:
@@ -251,69 +375,6 @@ def _latest(newest: datetime | None, parent: pa.Table) -> datetime | None:
 
 def _moment(server_time: float | None) -> datetime:
     return datetime.fromtimestamp(server_time, UTC) if server_time is not None else datetime.now(UTC)
-
-
-class Batch:
-    """Gathers tables per name and hands them to dlt a few thousand rows at a time.
-
-    Each table goes out as a dlt table variant with its own hints: the endpoint's rows, its
-    child tables, and the delete records (:mod:`sage_source.deletions`).
-    """
-
-    def __init__(self, parent: str, rows: int, append: bool) -> None:
-        self.parent = parent
-        self.limit = rows
-        self.append = append  # a first load: see ``list_resource``
-        self.hints: dict[str, Any] = {
-            parent: parent_hints(parent, append),
-            DELETIONS_TABLE: DELETIONS_HINTS,
-            SWEEPS_TABLE: SWEEPS_HINTS,
-        }
-        self.parts: dict[str, list[pa.Table]] = {}
-        self.rows = 0
-
-    def add(self, tables: dict[str, pa.Table]) -> Iterator[Any]:
-        """Tables by name (a page's rows and child rows, or delete records)."""
-        for name, table in tables.items():
-            if len(table):
-                self.parts.setdefault(name, []).append(table)
-                self.rows += len(table)
-        if self.rows >= self.limit:
-            yield from self.flush()
-
-    def flush(self) -> Iterator[Any]:
-        for name, parts in self.parts.items():
-            table = keys_required(pa.concat_tables(parts, promote_options="default"))
-            hints = self.hints.get(name) or child_hints(name, self.append)
-            yield dlt.mark.with_hints(table, hints, create_table_variant=True)
-        self.parts = {}
-        self.rows = 0
-
-
-@cache
-def parent_hints(table_name: str, append: bool) -> Any:
-    """The endpoint's own table: merged on ``(business_id, id)`` (the resource's hints), or
-    appended on a first load. Given as a table variant so child tables do not inherit it."""
-    return dlt.mark.make_hints(table_name=table_name, write_disposition=APPEND if append else MERGE)
-
-
-@cache
-def child_hints(table_name: str, append: bool) -> Any:
-    """A child table is replaced per parent: its rows merge on ``(business_id, parent_id)``.
-
-    Replacement markers (a parent whose list is now empty) exist only when merging.
-    """
-    if append:
-        return dlt.mark.make_hints(
-            table_name=table_name, write_disposition=APPEND, primary_key=CHILD_KEY, merge_key=CHILD_PARENT
-        )
-    return dlt.mark.make_hints(
-        table_name=table_name,
-        write_disposition=MERGE,
-        merge_key=CHILD_PARENT,
-        primary_key=CHILD_KEY,
-        columns={REPLACED: {"data_type": "bool", "hard_delete": True}},
-    )
 
 
 class FirstSighting:
@@ -382,14 +443,28 @@ def singleton_rows(reader: PageReader, body: bytes, business_id: str, read_at: d
     return keys_required(table.append_column(SYNCED_AT, pa.array([read_at] * len(table), TIMESTAMP)))
 
 
-def financial_settings_resource(business_ids: list[str], client: SageClient) -> DltResource:
+def financial_settings_resource(
+    business_ids: list[str], client: SageClient, options: SyncOptions
+) -> DltResource:
     reader = PageReader("financial_settings")
 
+    def read_one(business_id: str, cursor: Cursor, batch: Batch) -> Generator[Any, None, Read]:
+        response = client.get("financial_settings", None, business_id)
+        read_at = _moment(server_time(response))
+        row = singleton_rows(reader, response.content, business_id, read_at)
+        yield from batch.add({"financial_settings": row})
+        cursor.finish(None, read_at, None)
+        return Read(started=read_at, rows=1)
+
     @dlt.resource(name="financial_settings", write_disposition=MERGE, primary_key=("business_id", "id"))
-    def financial_settings() -> Iterator[pa.Table]:
+    def financial_settings() -> Iterator[Any]:
+        state = dlt.current.resource_state()
+        batch = Batch("financial_settings", options.batch_rows, append=False)
         for business_id in business_ids:
-            response = client.get("financial_settings", None, business_id)
-            yield singleton_rows(reader, response.content, business_id, _moment(server_time(response)))
+            cursor = Cursor(state.setdefault(business_id, {}))
+            sync = partial(read_one, business_id, cursor, batch)
+            yield from guarded("financial_settings", business_id, cursor, client, options, batch, sync)
+        yield from batch.flush()
 
     return financial_settings
 

@@ -108,3 +108,4 @@ SINGLETONS = ("businesses", "financial_settings")
 RESOURCE_NAMES = (*SINGLETONS, *ENDPOINT_NAMES)
 DELETIONS_TABLE = "sage_deletions"
 SWEEPS_TABLE = "sage_id_sweeps"
+OUTCOMES_TABLE = "sage_resource_outcomes"  # one row per run × business × resource: see outcomes.py

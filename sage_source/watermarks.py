@@ -45,6 +45,12 @@ class Cursor:
         """A run has finished this business × resource before: rows may already be loaded."""
         return "deleted_since" in self.slot
 
+    @property
+    def last_success(self) -> datetime | None:
+        """When the last whole read of this business × resource began (the server's time)."""
+        mark = self.slot.get("deleted_since")
+        return parse_time(mark) if mark is not None else None
+
     def reset(self) -> None:
         self.slot.clear()
 

@@ -12,11 +12,16 @@ A field is one of ``text``, ``bool``, ``bigint``, ``decimal`` (money and rates; 
 as strings), ``date``, ``timestamp``, ``ref`` (a reference to another entity: its ``id`` and
 ``displayed_as``), ``{"object": {...}}`` (a value the document owns, expanded into columns) or
 ``{"list": field}``.
+
+Each endpoint also carries what Sage's description of its ``GET`` says about who may read it
+(``requires``: the user roles per area, as one sentence) and where it is offered (``offered``:
+countries per product), so a 403 or 404 can be explained to the user in Sage's own terms.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -108,6 +113,57 @@ def fields(
     }
 
 
+_ACCESS = "### Access Control Restrictions"
+_AVAILABILITY = "### Endpoint Availability"
+_AREA = re.compile(r"`([^`]+)`")
+_ANY_AREA = "Requires the authenticated user to have any mentioned role in one of the listed areas"
+_ROLES_IN_AREAS = re.compile(
+    r"Requires the authenticated user to have any of the following roles in the areas? (.+?): (.+)$"
+)
+
+
+def _flag_country(flag: str) -> str:
+    """🇬🇧 → GB (a flag is two regional indicator symbols)."""
+    return "".join(chr(ord(c) - 0x1F1E6 + ord("A")) for c in flag.strip() if 0x1F1E6 <= ord(c) <= 0x1F1FF)
+
+
+def _either(words: list[str], conjunction: str) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def requires(description: str) -> str | None:
+    """The roles Sage's description asks for, as one sentence (None: any user may read it)."""
+    if _ACCESS not in description:
+        return None
+    text = description.split(_ACCESS, 1)[1].strip()
+    if text.startswith(
+        "Requires the authenticated user to have any mentioned role in one of the listed areas"
+    ):
+        areas = []
+        for line in text.splitlines()[1:]:
+            found = re.match(r"\* Area: `([^`]+)`: (.+)", line.strip())
+            if found:
+                areas.append(f"{_either(found.group(2).split(', '), 'or')} in {found.group(1)}")
+        return "; or ".join(areas)
+    found = re.match(
+        r"Requires the authenticated user to have any of the following roles in the areas? (.+?): (.+)$", text
+    )
+    if found is None:
+        raise ValueError(f"unrecognised access text: {text!r}")
+    areas = _AREA.findall(found.group(1))
+    roles = _either(found.group(2).strip().split(", "), "or")
+    return f"{roles} in {areas[0]}" if len(areas) == 1 else f"{roles} in each of {_either(areas, 'and')}"
+
+
+def offered(description: str) -> dict[str, list[str]]:
+    """Countries per product where Sage offers the endpoint (from "Endpoint Availability")."""
+    if _AVAILABILITY not in description:
+        return {}
+    text = description.split(_AVAILABILITY, 1)[1].split("###", 1)[0]
+    found = re.findall(r"^\* (Accounting [A-Za-z]+): (.+)$", text, flags=re.MULTILINE)
+    return {product: sorted(_flag_country(f) for f in flags.split(",")) for product, flags in found}
+
+
 def generate(openapi_dir: Path) -> dict[str, Any]:
     spec = json.loads((openapi_dir / "swagger-2.0.0.json").read_text())
     users = json.loads((openapi_dir / "openapi.user_business.json").read_text())
@@ -118,7 +174,13 @@ def generate(openapi_dir: Path) -> dict[str, Any]:
             definitions, name = users["definitions"], model[3:]
         else:
             definitions, name = spec["definitions"], model
-        out[endpoint] = {"model": name, "fields": fields(definitions[name], definitions, references, 0)}
+        entry: dict[str, Any] = {"model": name}
+        operation = spec["paths"].get(f"/{endpoint}", {}).get("get")
+        if operation is not None:
+            entry["requires"] = requires(operation.get("description", ""))
+            entry["offered"] = offered(operation.get("description", ""))
+        entry["fields"] = fields(definitions[name], definitions, references, 0)
+        out[endpoint] = entry
     return out
 
 

@@ -1,0 +1,119 @@
+"""What happened to each business × resource in a run, recorded in the dataset and said in plain words.
+
+A real Sage user is often not an owner: a *Read Only* user cannot read ``/contact_allocations``
+(Sage asks for Full Access in Sales, Purchases and Contacts), and a business's country or product
+may not offer a list at all (Spain has no credit notes). One such answer must never cost the other
+businesses and lists their load, so each business × resource ends in one of three outcomes:
+
+* ``loaded`` — read whole; its rows land and its watermark moves;
+* ``skipped`` — Sage refused it (403: the user's role) or does not offer it (404): nothing of it
+  lands, its watermark stays, and the next run asks again (a role can be granted);
+* ``failed`` — it still failed after the retries (5xx, timeouts, a page we cannot read): nothing
+  of it lands, its watermark stays, and the run ends with exit code 4 naming it.
+
+Each outcome becomes a row of ``sage_resource_outcomes`` (one per run × business × resource) and,
+unless loaded, one warning in the log saying what Sage requires, from its swagger's text for that
+endpoint (``requires``/``offered`` in ``models.json``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import dlt
+import pyarrow as pa
+
+from sage_source.errors import SageApiError, SageDataError, SageSourceError, UnsafeNextLinkError
+from sage_source.models import TIMESTAMP, keys_required, models
+from sage_source.settings import MERGE, OUTCOMES_TABLE
+
+log = logging.getLogger("sage_source")
+
+LOADED, SKIPPED, FAILED = "loaded", "skipped", "failed"
+# Errors that end one business × resource, not the run. Authorisation errors (a dead token
+# chain, an ambiguous refresh) are not among them: no other read could succeed either.
+UNIT_ERRORS: tuple[type[SageSourceError], ...] = (SageApiError, SageDataError, UnsafeNextLinkError)
+_REFUSED = 403
+_NOT_OFFERED = 404
+
+_SCHEMA = pa.schema(
+    [
+        ("business_id", pa.string()),
+        ("resource", pa.string()),
+        ("run_started_at", TIMESTAMP),
+        ("outcome", pa.string()),
+        ("http_status", pa.int64()),
+        ("message", pa.string()),
+        ("rows", pa.int64()),
+        ("reread_rows", pa.int64()),
+        ("requests", pa.int64()),
+        ("reread_requests", pa.int64()),
+        ("last_success_at", TIMESTAMP),
+    ]
+)
+OUTCOME_KEY = ("business_id", "resource", "run_started_at")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One business × resource in one run."""
+
+    business_id: str
+    resource: str
+    run_started_at: datetime
+    outcome: str
+    http_status: int | None = None
+    message: str | None = None
+    rows: int = 0  # rows read (loaded only when the outcome is ``loaded``)
+    reread_rows: int = 0  # rows read again because they changed while the listing was paged
+    requests: int = 0  # HTTP requests sent for it, retries included
+    reread_requests: int = 0  # of which for reading changed rows again
+    last_success_at: datetime | None = None  # when its last whole read began (Sage's clock)
+
+    def table(self) -> pa.Table:
+        return keys_required(pa.Table.from_pylist([asdict(self)], schema=_SCHEMA))
+
+
+@cache
+def outcome_hints() -> Any:
+    return dlt.mark.make_hints(table_name=OUTCOMES_TABLE, write_disposition=MERGE, primary_key=OUTCOME_KEY)
+
+
+def unit_failure(error: SageSourceError, business: str, resource: str) -> tuple[str, int | None, str]:
+    """``(outcome, http_status, message)`` for an error that ended one business × resource."""
+    status = error.status if isinstance(error, SageApiError) else None
+    where = f"{resource} of business {business}"
+    kept = "nothing of it was loaded and its watermark is kept"
+    if status == _REFUSED:
+        requires = models().get(resource, {}).get("requires") or "a role this user does not have"
+        return (
+            SKIPPED,
+            status,
+            f"{where}: skipped, Sage refused it ({error}). Sage requires {requires}. "
+            f"It is asked for again next run; grant the role in Sage, or leave {resource} out (--resources)",
+        )
+    if status == _NOT_OFFERED:
+        return (
+            SKIPPED,
+            status,
+            f"{where}: skipped, Sage does not offer it for this business ({error}). Sage offers "
+            f"{resource} in {_offered(resource)}; {kept}, and it is asked for again next run",
+        )
+    return FAILED, status, f"{where}: failed ({error}); {kept}, and the next run tries again"
+
+
+def _offered(resource: str) -> str:
+    offered: dict[str, list[str]] = models().get(resource, {}).get("offered") or {}
+    if not offered:
+        return "no product Sage lists"
+    return "; ".join(f"{product} ({', '.join(countries)})" for product, countries in offered.items())
+
+
+def report(outcome: Outcome) -> None:
+    """Say once, in the log, what did not load and why."""
+    if outcome.outcome != LOADED:
+        log.warning("%s", outcome.message)
