@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -96,10 +98,17 @@ def run_demo(invoices: int, folder: str, out: TextIO) -> int:
     print_notebook_reports(run_notebooks(NotebookRequest(database=database, out_dir=home / "reports")), out)
     print_marts_summary(database, out)
     print(f"\nThe warehouse: {database}", file=out)
-    print(f'Query it:      duckdb {database} "select * from marts.rpt_ar_aging limit 5"', file=out)
+    print(f"Query it:      {query_command(database, 'select * from marts.rpt_ar_aging limit 5')}", file=out)
     print(f"Open:          {home / 'reports'}/<business>/cash_flow_analysis.html", file=out)
     print(f"Demo done in {time.perf_counter() - started:.0f}s.", file=out)
     return 0
+
+
+def query_command(database: Path, sql: str) -> str:
+    """A shell command that runs ``sql`` on the warehouse with what a fresh clone has: the project's
+    Python and its duckdb package (the DuckDB command-line tool is not installed)."""
+    code = f"import duckdb; duckdb.connect({str(database)!r}, read_only=True).sql({sql!r}).show()"
+    return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
 
 
 def _approve_in_background(url: str) -> None:

@@ -28,6 +28,7 @@ import pytest
 from dlt.common.versioned_state import decompress_state
 from filelock import FileLock
 
+from pipelines.demo import query_command
 from pipelines.marts import DBT_PROJECT
 from sage_sandbox import SandboxConfig, SandboxServer
 from tests.conftest import SMALL
@@ -260,6 +261,12 @@ BAD_RUNS: dict[str, tuple[tuple[str, ...], dict[str, str], int, tuple[str, ...]]
         4,
         ("Sage:", "ConnectError", "/v3.1/businesses", "no answer from http://127.0.0.1:", "api_base_url"),
     ),
+    "duckdb file named like the dataset": (  # DuckDB could not tell the file from the schema
+        ("--duckdb", "{root}/Sage.duckdb", "--dataset", "sage"),
+        {},
+        2,
+        ("Sage.duckdb is named like the dataset 'sage'", "Sage_warehouse.duckdb", "--dataset"),
+    ),
     "unwritable duckdb": (
         ("--duckdb", "{root}/afile/warehouse.duckdb"),
         {},
@@ -293,6 +300,7 @@ def test_bad_input_fails_with_one_line_and_leaves_the_warehouse_alone(
     for words in says:
         assert words in line, line
     assert result.stdout == ""
+    assert not (home.root / "Sage.duckdb").exists()  # refused before anything was read or made
     assert snapshot(home.database) == before
     assert (home.pipelines / PIPELINE / "state.json").read_bytes() == state
 
@@ -348,6 +356,7 @@ def test_a_second_run_while_one_holds_the_lock_exits_75_and_loads_nothing(loaded
     assert f"another run of pipeline '{PIPELINE}' is in progress" in line, line
     assert "nothing was done" in line and "Try again" in line, line
     assert result.stdout == ""
+    assert not (home.root / "Sage.duckdb").exists()  # refused before anything was read or made
     assert snapshot(home.database) == before
     assert home.token_store.read_bytes() == tokens  # it did not even talk to Sage
 
@@ -539,3 +548,15 @@ def test_run_builds_the_marts_and_exits_6_when_a_reconciliation_fails(
     failed = cli(*run, "--dbt-project-dir", str(project), env=home.env, cwd=home.root, timeout=900)
     assert failed.returncode == 6, failed.stdout + failed.stderr
     assert "dbt build FAILED" in failed.stdout and "assert_books_are_broken" in failed.stdout
+
+
+def test_the_demo_prints_a_query_command_that_a_fresh_clone_can_run(tmp_path: Path) -> None:
+    """No DuckDB command-line tool comes with the project: the command uses its Python and duckdb."""
+    database = tmp_path / "a folder with spaces" / "warehouse.duckdb"
+    database.parent.mkdir()
+    with duckdb.connect(str(database)) as db:
+        db.execute("create schema marts; create table marts.rpt_ar_aging as select 4242 as overdue")
+    command = query_command(database, "select * from marts.rpt_ar_aging limit 5")
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "4242" in result.stdout

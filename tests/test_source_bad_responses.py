@@ -37,8 +37,8 @@ def failure(fake: FakeSage, home: Path, **changes: Any) -> tuple[int, str, list[
     and the chain of errors (empty when the run finished with one business × resource failed)."""
     try:
         report = run_pipeline(fake_env(fake, home), home, **changes)
-    except Exception as error:
-        raised = error
+    except Exception as failed:
+        raised = failed
     else:
         assert report.incomplete, "the run should have failed"
         lines = [unit.message or "" for unit in report.incomplete]
