@@ -44,7 +44,7 @@ _SCHEMA = pa.schema(
     [
         ("business_id", pa.string()),
         ("resource", pa.string()),
-        ("run_started_at", TIMESTAMP),
+        pa.field("run_started_at", TIMESTAMP, nullable=False),  # a key column, as dlt declares it
         ("outcome", pa.string()),
         ("http_status", pa.int64()),
         ("message", pa.string()),
