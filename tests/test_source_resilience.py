@@ -237,3 +237,61 @@ def test_a_resource_that_keeps_failing_costs_the_others_nothing(
     assert not report.incomplete
     with connected.warehouse() as warehouse:
         assert mismatches(warehouse, server.sandbox, resources=RESOURCES) == []
+
+
+def refusing(server: SandboxServer, refused: str, missing: str) -> FakeSage:
+    """The sandbox behind a proxy: the first business gets 403 on ``refused`` (the user's role),
+    the second 404 on ``missing`` (its country or product lacks the list), as real Sage answers."""
+    first, second = server.sandbox.business_ids[:2]
+
+    def handler(seen: Seen) -> Reply | None:
+        if seen.path == f"/v3.1/{refused}" and seen.business == first:
+            return sage_error(403, "InsufficientUserPermission", "You do not have permission to access this")
+        if seen.path == f"/v3.1/{missing}" and seen.business == second:
+            return Reply(404, b"Not Found", {"Content-Type": "text/plain"})
+        return None
+
+    return FakeSage(handler, upstream=server.urls.api.removesuffix("/v3.1"))
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["skip", "strict"])
+def test_a_list_sage_refuses_or_does_not_offer_is_skipped_and_asked_again(
+    fresh_server: Build, tmp_path: Path, strict: bool
+) -> None:
+    server = fresh_server(invoices=40, history_days=90)
+    connected = connect(server, tmp_path)
+    first, second = server.sandbox.business_ids[:2]
+    resources = ["contacts", "contact_allocations", "sales_quick_entries"]
+    with refusing(server, "contact_allocations", "sales_quick_entries") as proxy:
+        env = {**connected.env, f"{PREFIX}API_BASE_URL": proxy.api}
+        if strict:  # the setting, the dlt way (here from the environment)
+            env[f"{PREFIX}STRICT"] = "true"
+        with patched_env(env):
+            report = run(connected.request(resources=resources))
+
+    skipped = {(u.business_id, u.resource): u for u in report.with_outcome("skipped")}
+    assert set(skipped) == {(first, "contact_allocations"), (second, "sales_quick_entries")}
+    refused, missing = skipped[(first, "contact_allocations")], skipped[(second, "sales_quick_entries")]
+    assert refused.http_status == 403 and missing.http_status == 404
+    # In plain words: the business, the resource, what Sage said, and what Sage requires (its swagger).
+    assert refused.message is not None and missing.message is not None
+    assert "contact_allocations of business 'Northwind" in refused.message
+    assert "InsufficientUserPermission" in refused.message
+    assert "Full Access in each of Sales, Purchases and Contacts" in refused.message
+    assert "does not offer it" in missing.message and "Accounting Standard (GB, IE)" in missing.message
+    assert report.with_outcome("failed") == []
+    assert {(u.business_id, u.resource) for u in report.incomplete} == (set(skipped) if strict else set())
+    # Everything else loaded; nothing of what was refused, and its watermark waits.
+    with connected.warehouse() as warehouse:
+        assert mismatches(warehouse, server.sandbox, resources=["contacts"]) == []
+        assert warehouse.count("contact_allocations", "business_id = ?", [first]) == 0
+        assert warehouse.count("contact_allocations", "business_id = ?", [second]) > 0
+        assert warehouse.count("sales_quick_entries", "business_id = ?", [second]) == 0
+    state = pipeline_state(connected)[0]["sage_accounting"]["resources"]
+    assert state["contact_allocations"][first] == {} and state["contact_allocations"][second]
+
+    # The role is granted (no proxy): the next run asks again and loads them.
+    report = connected.run(resources=resources)
+    assert [u.outcome for u in report.outcomes] == ["loaded"] * 6
+    with connected.warehouse() as warehouse:
+        assert mismatches(warehouse, server.sandbox, resources=resources) == []
