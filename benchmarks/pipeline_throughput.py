@@ -4,6 +4,7 @@
         --snapshot-dir .cache/sandbox
     .venv/bin/python -m benchmarks.pipeline_throughput rate-limit --per-minute 600
     .venv/bin/python -m benchmarks.pipeline_throughput no-change
+    .venv/bin/python -m benchmarks.pipeline_throughput reread --invoices 2000
 
 ``throughput``: a sandbox (``sage-sandbox serve`` in its own process, one business, unthrottled)
 holds N invoices; a fresh pipeline process loads ``sales_invoices`` (invoices, their lines, tax
@@ -21,6 +22,11 @@ minute's burst against the allowed rate.
 ``no-change``: a full load of every resource of two businesses, then a second run with nothing
 changed; reported: requests per business x resource (target <= 2).
 
+``reread``: what reading again the rows edited while a list was paged costs. Two businesses (the
+demo's size by default): a first load while the books move on (a day of business every half
+second, on the sandbox's clock), then an incremental load after a week. Reported per run, from
+``sage_resource_outcomes``: requests, of which re-reads, and the rows read again.
+
 Figures depend on the machine (2 cores here, shared with the sandbox); compare within one run.
 """
 
@@ -32,6 +38,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -205,6 +212,53 @@ def no_change(invoices: int) -> dict[str, Any]:
     }
 
 
+def reread(invoices: int) -> dict[str, Any]:
+    with SandboxProcess(*sandbox_args(invoices, 2, None)) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        env = sage_env(sandbox, home / "tokens.json", str(login(sandbox.urls)["refresh_token"]))
+        moving = threading.Event()
+
+        def business_goes_on() -> None:
+            while not moving.wait(0.5):
+                httpx.post(f"{sandbox.urls.admin}/advance", json={"days": 1}, timeout=60).raise_for_status()
+
+        editor = threading.Thread(target=business_goes_on, daemon=True)
+        editor.start()
+        try:
+            run_child(env, home, None)
+        finally:
+            moving.set()
+            editor.join()
+        first = _reread_figures(home)
+        env.pop("SOURCES__SAGE_ACCOUNTING__REFRESH_TOKEN")  # the store owns the chain now
+        httpx.post(f"{sandbox.urls.admin}/advance", json={"days": 7}, timeout=120).raise_for_status()
+        run_child(env, home, None)
+        return {
+            "invoices": invoices,
+            "first_load_books_moving": first,
+            "incremental_after_a_week": _reread_figures(home),
+        }
+
+
+def _reread_figures(home: Path) -> dict[str, Any]:
+    """The latest run's requests, re-read requests and rows read again (``sage_resource_outcomes``)."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        found = con.execute(
+            "SELECT sum(requests), sum(reread_requests), sum(reread_rows), count(*) "
+            "FROM sage.sage_resource_outcomes "
+            "WHERE run_started_at = (SELECT max(run_started_at) FROM sage.sage_resource_outcomes)"
+        ).fetchone()
+    assert found is not None
+    requests, reread_requests, reread_rows, units = (int(v) for v in found)
+    return {
+        "requests": requests,
+        "reread_requests": reread_requests,
+        "reread_share": round(reread_requests / requests, 4),
+        "rows_read_again": reread_rows,
+        "business_resources": units,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -219,6 +273,8 @@ def main() -> None:
     limited.add_argument("--items-per-page", type=int, default=10)
     quiet = commands.add_parser("no-change", help="requests of a run after which nothing changed")
     quiet.add_argument("--invoices", type=int, default=200)
+    again = commands.add_parser("reread", help="requests spent reading again rows edited while paged")
+    again.add_argument("--invoices", type=int, default=2000)
     inner = commands.add_parser("child", help=argparse.SUPPRESS)
     inner.add_argument("request")
     args = parser.parse_args()
@@ -240,6 +296,8 @@ def main() -> None:
                     }
                 )
             )
+    elif args.command == "reread":
+        print(json.dumps(reread(args.invoices)))
     elif args.command == "rate-limit":
         print(json.dumps(rate_limit(args.per_minute, args.invoices, args.items_per_page)))
     else:
