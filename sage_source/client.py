@@ -311,10 +311,12 @@ def _describe(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return f"HTTP {response.status_code} {response.text[:200].strip()}"
-    if isinstance(body, list) and body and isinstance(body[0], dict):
+    # Sage's documented shape is a list of errors; a single error object is described the same way.
+    errors = body if isinstance(body, list) else [body] if isinstance(body, dict) else []
+    if errors and all(isinstance(e, dict) and ("$dataCode" in e or "$message" in e) for e in errors):
         parts = [
             f"{e.get('$dataCode')}: {e.get('$message')}" + (f" ({e['$source']})" if e.get("$source") else "")
-            for e in body
+            for e in errors
         ]
         return f"HTTP {response.status_code} " + "; ".join(parts)
     return f"HTTP {response.status_code} {str(body)[:200]}"
