@@ -68,7 +68,7 @@ class Outcome:
     outcome: str
     http_status: int | None = None
     message: str | None = None
-    rows: int = 0  # rows read (loaded only when the outcome is ``loaded``)
+    rows: int = 0  # rows loaded (parent rows; none unless ``loaded``)
     reread_rows: int = 0  # rows read again because they changed while the listing was paged
     requests: int = 0  # HTTP requests sent for it, retries included
     reread_requests: int = 0  # of which for reading changed rows again

@@ -113,7 +113,7 @@ def guarded(
     try:
         read = yield from sync()
     except UNIT_ERRORS as error:
-        rows = batch.discard()
+        batch.discard()
         cursor.slot.clear()
         cursor.slot.update(before)
         status, http_status, message = unit_failure(error, options.business(business_id), resource)
@@ -124,7 +124,6 @@ def guarded(
             status,
             http_status=http_status,
             message=message,
-            rows=rows,
             requests=client.sent(business_id, resource) - requests,
             last_success_at=Cursor(before).last_success,
         )
