@@ -13,6 +13,7 @@ import re
 from functools import cache
 from typing import Any
 
+from sage_sandbox.catalog import ENDPOINTS, SINGLETONS
 from tests.conftest import openapi_dir
 
 Rule = tuple[bool, dict[str, frozenset[str]]]  # (every area needed, area -> accepted roles)
@@ -23,6 +24,13 @@ _EVERY = re.compile(
 _ANY = "Requires the authenticated user to have any mentioned role in one of the listed areas:"
 _BULLET = re.compile(r"\* Area: `([^`]+)`: (.+)")
 _PRODUCT = re.compile(r"\* (Accounting \w+): (.+)")
+
+# Every route the sandbox serves: (name, item route?) -> its path in the swagger.
+ROUTES = {
+    **{(name, False): f"/{name}" for name in ENDPOINTS},
+    **{(name, True): f"/{name}/{{key}}" for name in ENDPOINTS},
+    **{(name, False): f"/{name}" for name in SINGLETONS},
+}
 
 
 @cache
@@ -81,3 +89,13 @@ def access(path: str) -> Rule | None:
         assert bullet, f"{path}: cannot read access bullet {line!r}"
         rules[bullet.group(1)] = _roles(bullet.group(2))
     return False, rules
+
+
+def allows(path: str, roles: dict[str, str], default: str = "Full Access") -> bool:
+    """Whether a user with ``roles`` (area -> role; areas left out: ``default``) may call ``path``."""
+    rule = access(path)
+    if rule is None:
+        return True
+    every, areas = rule
+    accepted = [roles.get(area, default) in accepted for area, accepted in areas.items()]
+    return all(accepted) if every else any(accepted)

@@ -16,7 +16,7 @@ from sage_sandbox.catalog import (
     route_rules,
 )
 from tests import swagger_rules
-from tests.swagger_rules import swagger
+from tests.swagger_rules import ROUTES, swagger
 
 PAGING = {"items_per_page", "page", "attributes", "sort"}
 
@@ -65,14 +65,6 @@ def test_every_listed_parameter_has_a_meaning() -> None:
     for endpoint in ENDPOINTS.values():
         unknown = set(endpoint.list_params) - known
         assert not unknown, f"/{endpoint.name}: no meaning for {sorted(unknown)}"
-
-
-# Every route the sandbox serves: (name, item route?) -> the swagger path.
-ROUTES = {
-    **{(name, False): f"/{name}" for name in ENDPOINTS},
-    **{(name, True): f"/{name}/{{key}}" for name in ENDPOINTS},
-    **{(name, False): f"/{name}" for name in SINGLETONS},
-}
 
 
 @pytest.mark.parametrize(("name", "item"), sorted(ROUTES))
