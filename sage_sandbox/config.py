@@ -86,8 +86,8 @@ class SandboxConfig:
     business_roles: Mapping[int, RolesSetting] = field(default_factory=dict)
     # The Sage product of a business, by index; others: "Accounting Plus".
     products: Mapping[int, str] = field(default_factory=dict)
-    # Lists a business does not offer (404), by index, as a business in a country without them
-    # would not; its books then hold no documents of them: {1: ("sales_credit_notes",)}.
+    # Lists a business does not offer (404), by index, as where Sage does not sell them; its
+    # books then hold no documents of them: {1: ("sales_credit_notes", "purchase_credit_notes")}.
     unavailable: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
