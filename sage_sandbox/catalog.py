@@ -2,8 +2,10 @@
 
 ``list_params`` and ``sort`` are copied from ``swagger-2.0.0.json`` (``GET /{name}``: its query
 parameters other than ``page``/``items_per_page``/``attributes``/``sort``, and the attributes
-its ``sort`` description lists). ``tests/test_catalog.py`` checks the table against the spec, so
-it cannot drift. ``FILTERS`` says how each filtering parameter is answered from index columns;
+its ``sort`` description lists), and so are who may call each route (its "Access Control
+Restrictions", see ``access.py``) and where Sage offers it (its "Endpoint Availability": the
+countries per product). ``tests/test_catalog.py`` checks the table against the spec, so it
+cannot drift. ``FILTERS`` says how each filtering parameter is answered from index columns;
 parameters that only shape the output are listed in ``PRESENTATION_PARAMS``.
 """
 
@@ -13,9 +15,54 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sage_sandbox.access import FULL_ACCESS, READ_ONLY, RESTRICTED_ACCESS, Access, in_any_area, in_every_area
 from sage_sandbox.store import IndexSpec
 
 Row = dict[str, Any]
+
+# -- where Sage offers an endpoint: (product, country) pairs ------------------------------------
+
+PRODUCTS = ("Accounting Plus", "Accounting Standard", "Accounting Start")
+DEFAULT_PRODUCT = "Accounting Plus"
+Availability = frozenset[tuple[str, str]]
+
+
+def _offered(countries: dict[str, str]) -> Availability:
+    return frozenset((product, country) for product, codes in countries.items() for country in codes.split())
+
+
+_SIX = "CA ES FR GB IE US"
+EVERYWHERE = _offered({"Accounting Plus": _SIX, "Accounting Standard": "GB IE", "Accounting Start": _SIX})
+# Credit notes are not offered in Spain, but are in every other country by every product.
+_NOT_IN_SPAIN = _offered(dict.fromkeys(PRODUCTS, "CA FR IE GB US"))
+
+# -- who may call it: the swagger's "Access Control Restrictions" -------------------------------
+
+_ANY_ROLE = (FULL_ACCESS, READ_ONLY, RESTRICTED_ACCESS)
+_READ_OR_FULL = (FULL_ACCESS, READ_ONLY)
+SALES = in_every_area(["Sales"], _ANY_ROLE)
+PURCHASES = in_every_area(["Purchases"], _ANY_ROLE)
+BANK = in_every_area(["Bank"], _ANY_ROLE)
+JOURNALS = in_every_area(["Journals"], _READ_OR_FULL)
+SETTINGS = in_any_area({"Settings": _READ_OR_FULL})
+# Allocations change both ledgers and the contact: Full Access in all three areas.
+ALLOCATIONS = in_every_area(["Sales", "Purchases", "Contacts"], [FULL_ACCESS])
+_TRADING = {"Sales": _ANY_ROLE, "Purchases": _ANY_ROLE}
+CONTACT_LIST = in_any_area({"Contacts": _ANY_ROLE, **_TRADING})
+CONTACT_ITEM = in_any_area({"Contacts": _ANY_ROLE, **_TRADING, "Bank": _ANY_ROLE})  # one area more
+ITEMS = in_any_area({"Products & Services": _ANY_ROLE, **_TRADING})
+STATUSES = in_any_area(_TRADING)
+TAX_RATES = in_any_area({**_TRADING, "Bank": _ANY_ROLE, "Settings": _READ_OR_FULL})
+LEDGER = in_any_area(
+    {
+        **_TRADING,
+        "Products & Services": _ANY_ROLE,
+        "Contacts": _ANY_ROLE,
+        "Bank": _ANY_ROLE,
+        "Journals": _ANY_ROLE,
+        "Settings": _READ_OR_FULL,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +79,9 @@ class Endpoint:
     # Parameters the spec lists that do not select rows here (``/ledger_accounts`` uses
     # ``from_date``/``to_date`` as the window of its balance details).
     not_row_filters: tuple[str, ...] = ()
+    access: Access | None = None  # ``GET /{name}``; None: any user of the business
+    item_access: Access | None = None  # ``GET /{name}/{key}`` (``_e`` copies ``access``)
+    availability: Availability = EVERYWHERE
 
     @property
     def has_deleted_since(self) -> bool:
@@ -69,6 +119,7 @@ _ALLOC = ("show_payments_allocations", "nested_attributes", "show_analysis_types
 
 
 def _e(name: str, model: str, params: tuple[str, ...], sort: tuple[str, ...] = (), **kw: Any) -> Endpoint:
+    kw.setdefault("item_access", kw.get("access"))
     return Endpoint(name, model, params, sort, **kw)
 
 
@@ -99,6 +150,8 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "show_unfinished_recurring_invoices_status",
                 "attributes",
             ),
+            access=CONTACT_LIST,
+            item_access=CONTACT_ITEM,
         ),
         _e(
             "ledger_accounts",
@@ -129,6 +182,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "to_date",
                 "attributes",
             ),
+            access=LEDGER,
         ),
         _e(
             "tax_rates",
@@ -143,6 +197,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "cis_only",
             ),
             item_params=("date", "attributes"),
+            access=TAX_RATES,
         ),
         _e(
             "bank_accounts",
@@ -156,6 +211,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "appName",
             ),
             item_params=("nested_attributes", "attributes"),
+            access=BANK,
         ),
         _e(
             "bank_transfers",
@@ -163,6 +219,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             ("updated_or_created_since", "deleted_since", "from_date", "to_date"),
             ("created_at", "updated_at", "date"),
             item_params=("nested_attributes", "attributes"),
+            access=BANK,
         ),
         _e(
             "bank_deposits",
@@ -170,6 +227,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             ("updated_or_created_since", "deleted_since", "from_date", "to_date"),
             ("created_at", "updated_at", "date"),
             item_params=("nested_attributes", "attributes"),
+            access=BANK,
         ),
         _e(
             "sales_invoices",
@@ -186,6 +244,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "show_analysis_types",
                 "attributes",
             ),
+            access=SALES,
         ),
         _e(
             "sales_credit_notes",
@@ -200,6 +259,8 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "show_analysis_types",
                 "attributes",
             ),
+            access=SALES,
+            availability=_NOT_IN_SPAIN,
         ),
         _e(
             "sales_quick_entries",
@@ -208,6 +269,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             ("created_at", "updated_at", "date"),
             search=_DOC_SEARCH,
             item_params=_ALLOC,
+            access=SALES,
         ),
         _e(
             "purchase_invoices",
@@ -222,6 +284,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "show_analysis_types",
                 "attributes",
             ),
+            access=PURCHASES,
         ),
         _e(
             "purchase_credit_notes",
@@ -230,6 +293,8 @@ ENDPOINTS: dict[str, Endpoint] = {
             ("created_at", "updated_at", "date"),
             search=_DOC_SEARCH,
             item_params=_ALLOC,
+            access=PURCHASES,
+            availability=_NOT_IN_SPAIN,
         ),
         _e(
             "purchase_quick_entries",
@@ -238,6 +303,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             ("created_at", "updated_at", "date"),
             search=_DOC_SEARCH,
             item_params=_ALLOC,
+            access=PURCHASES,
         ),
         _e(
             "contact_payments",
@@ -252,12 +318,14 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "to_date",
             ),
             ("created_at", "updated_at", "date"),
+            access=BANK,
         ),
         _e(
             "contact_allocations",
             "ContactAllocation",
             ("contact_id", "transaction_type_id", "updated_or_created_since", "deleted_since"),
             ("created_at", "updated_at", "date"),
+            access=ALLOCATIONS,
         ),
         _e(
             "other_payments",
@@ -274,12 +342,14 @@ ENDPOINTS: dict[str, Endpoint] = {
             ),
             ("created_at", "updated_at", "date"),
             item_params=("nested_attributes", "show_analysis_types", "attributes"),
+            access=BANK,
         ),
         _e(
             "journals",
             "Journal",
             ("updated_or_created_since", "deleted_since"),
             item_params=("nested_attributes", "show_analysis_types", "attributes"),
+            access=JOURNALS,
         ),
         _e(
             "transactions",
@@ -294,6 +364,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "transaction_type_id",
             ),
             item_params=("expand_origin", "attributes"),
+            access=JOURNALS,
         ),
         _e(
             "ledger_entries",
@@ -308,23 +379,26 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "ledger_account_id",
             ),
             item_params=("nested_attributes", "attributes"),
+            access=JOURNALS,
         ),
         _e(
             "products",
             "Product",
             ("search", "updated_or_created_since", "deleted_since", "active"),
             search=("item_code", "description"),
+            access=ITEMS,
         ),
         _e(
             "services",
             "Service",
             ("search", "updated_or_created_since", "deleted_since", "active"),
             search=("item_code", "description"),
+            access=ITEMS,
         ),
         # Reference lists: the same ids in every business of a country; Base model only.
         _e("currencies", "Base", (), reference=True),
         _e("transaction_types", "Base", ("valid_for_business",), reference=True),
-        _e("artefact_statuses", "Base", (), reference=True),
+        _e("artefact_statuses", "Base", (), reference=True, access=STATUSES),
         _e("ledger_account_types", "Base", ("ledger_account_classification_id",), reference=True),
         _e("ledger_account_classifications", "Base", ("ledger_account_type_id",), reference=True),
         _e("payment_methods", "Base", (), reference=True),
@@ -337,6 +411,15 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 # Singletons: ``GET /financial_settings`` answers one object, no envelope, no paging.
 SINGLETONS = {"financial_settings": "FinancialSettings"}
+_SINGLETON_RULES = {"financial_settings": (SETTINGS, EVERYWHERE)}
+
+
+def route_rules(name: str, item: bool = False) -> tuple[Access | None, Availability]:
+    """Who may call ``GET /{name}`` (``item``: ``GET /{name}/{key}``), and where Sage offers it."""
+    if name in _SINGLETON_RULES:
+        return _SINGLETON_RULES[name]
+    endpoint = ENDPOINTS[name]
+    return (endpoint.item_access if item else endpoint.access), endpoint.availability
 
 
 # Extractors are small classes rather than closures so that books can be pickled (snapshots).

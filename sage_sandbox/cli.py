@@ -11,8 +11,11 @@ from pathlib import Path
 
 import uvicorn
 
+from sage_sandbox.access import AREAS, PRESETS, ROLES
 from sage_sandbox.api.app import create_app
-from sage_sandbox.config import FaultsConfig, LimitsConfig, SandboxConfig
+from sage_sandbox.catalog import DEFAULT_PRODUCT, PRODUCTS
+from sage_sandbox.config import FaultsConfig, LimitsConfig, RolesSetting, SandboxConfig
+from sage_sandbox.dialects import DIALECTS
 from sage_sandbox.sandbox import Sandbox
 from sage_sandbox.server import uvicorn_config
 
@@ -48,6 +51,25 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _area_role(text: str) -> tuple[str, str]:
+    area, _, role = text.partition("=")
+    if area not in AREAS or role not in ROLES:
+        raise argparse.ArgumentTypeError(
+            f"expected AREA=ROLE with an area of {', '.join(AREAS)} and a role of {', '.join(ROLES)}; "
+            f"got {text!r}"
+        )
+    return area, role
+
+
+def _indexed(text: str) -> tuple[int, str]:
+    index, _, value = text.partition("=")
+    if not index.isdigit() or not value:
+        raise argparse.ArgumentTypeError(
+            f"expected INDEX=VALUE with a business index (0 = lead), got {text!r}"
+        )
+    return int(index), value
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="sage-sandbox",
@@ -80,6 +102,42 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help="save the built books here and reuse them next time (needs --now); for large sandboxes",
     )
+    books.add_argument(
+        "--dialect",
+        choices=sorted(DIALECTS),
+        default="default",
+        help="Sage's undocumented choices: control-account names, refusal bodies (see the README)",
+    )
+    books.add_argument(
+        "--product",
+        type=_indexed,
+        action="append",
+        default=[],
+        metavar="INDEX=PRODUCT",
+        help=f"a business's Sage product ({', '.join(PRODUCTS)}; default {DEFAULT_PRODUCT})",
+    )
+    books.add_argument(
+        "--unavailable",
+        type=_indexed,
+        action="append",
+        default=[],
+        metavar="INDEX=LIST[,LIST]",
+        help="lists a business does not offer (404; its books have none of them), "
+        "e.g. 1=sales_credit_notes,purchase_credit_notes",
+    )
+    user = serve.add_argument_group("user (Full Access in every area unless given)")
+    user.add_argument(
+        "--role",
+        type=_area_role,
+        action="append",
+        default=[],
+        metavar="AREA=ROLE",
+        help='e.g. "Sales=Read Only" or "Bank=No Access"; repeatable',
+    )
+    user.add_argument("--read-only", action="store_true", help="Read Only in every area (then --role)")
+    user.add_argument(
+        "--roles-for", type=int, metavar="INDEX", help="give those roles in this business only (0 = lead)"
+    )
     oauth = serve.add_argument_group("oauth")
     oauth.add_argument("--client-id", default="sandbox-client")
     oauth.add_argument("--client-secret", default="sandbox-secret")
@@ -103,7 +161,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> SandboxConfig:
+    """The config the flags describe; ``ValueError`` if the combination makes no sense."""
+    given = {**(PRESETS["read_only"] if args.read_only else {}), **dict(args.role)}
+    roles: RolesSetting = given or "full_access"
+    unavailable: dict[int, tuple[str, ...]] = {}
+    for index, names in args.unavailable:
+        unavailable[index] = (*unavailable.get(index, ()), *names.split(","))
     return SandboxConfig(
+        dialect=args.dialect,
+        roles=roles if args.roles_for is None else "full_access",
+        business_roles={} if args.roles_for is None else {args.roles_for: roles},
+        products=dict(args.product),
+        unavailable=unavailable,
         seed=args.seed,
         businesses=args.businesses,
         invoices=args.invoices,
@@ -147,7 +216,11 @@ def serve(args: argparse.Namespace) -> int:
         )
         return 1
     started = time.perf_counter()
-    sandbox = Sandbox(config_from(args))
+    try:
+        sandbox = Sandbox(config_from(args))
+    except ValueError as exc:
+        print(f"sage-sandbox: {exc}", file=sys.stderr)
+        return 2
     host, port = sock.getsockname()[:2]
     print(
         f"Sage sandbox on http://{host}:{port}  (books built in {time.perf_counter() - started:.1f}s)\n"

@@ -13,12 +13,14 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from sage_sandbox.access import PRESETS, Roles
 from sage_sandbox.books.audit import audit
 from sage_sandbox.books.business import Business, Row
 from sage_sandbox.books.world import World
 from sage_sandbox.catalog import ENDPOINTS
 from sage_sandbox.clock import SandboxClock
 from sage_sandbox.config import FaultsConfig, LimitsConfig, SandboxConfig
+from sage_sandbox.dialects import DIALECTS
 from sage_sandbox.oauth import AuthorizationServer, Client
 from sage_sandbox.snapshot import load_or_build
 from sage_sandbox.traffic import FaultInjector, RateLimiter, RequestCounters
@@ -43,6 +45,9 @@ class Sandbox:
             access_token_ttl=config.access_token_ttl,
             refresh_token_ttl=config.refresh_token_ttl,
         )
+        self.dialect = DIALECTS[config.dialect]
+        # The demo user's role per area in each of its businesses; other users own theirs.
+        self.roles = {biz_id: config.roles_of(index) for index, biz_id in enumerate(self.business_ids)}
         self.limiter = RateLimiter(self.clock, config.limits)
         self.faults = FaultInjector(config.faults)
         self.counters = RequestCounters()
@@ -65,6 +70,10 @@ class Sandbox:
 
     def business(self, business_id: str) -> Business:
         return self.world.businesses[business_id]
+
+    def roles_in(self, business_id: str) -> Roles:
+        """The role per area the business's user has (``access.py``); owners have Full Access."""
+        return self.roles.get(business_id, PRESETS["full_access"])
 
     # -- time -----------------------------------------------------------------------------------
 

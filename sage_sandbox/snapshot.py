@@ -2,7 +2,8 @@
 
 A snapshot is the pickled :class:`World` after its history was simulated. Its file name holds a
 digest of everything the books depend on: the book-shaping settings (seed, businesses, invoices,
-history days, the clock's start) and the source of the code that builds them. Change either and
+history days, the clock's start, dialect, products, unavailable lists) and the source of the code
+that builds them. Roles are not among them: they are checked per request. Change either and
 the snapshot is rebuilt. Snapshots need a fixed start (``--now``): with the real time the books
 would differ every day. They are local caches the user creates; like any pickle, load only your
 own.
@@ -19,7 +20,7 @@ from sage_sandbox.books.world import World, release_freed_memory
 from sage_sandbox.config import SandboxConfig
 
 _PACKAGE = Path(__file__).resolve().parent
-_BOOK_CODE = ("books", "store", "catalog.py", "ids.py", "money.py", "config.py")
+_BOOK_CODE = ("books", "store", "catalog.py", "ids.py", "money.py", "config.py", "dialects.py", "access.py")
 
 
 def code_digest() -> str:
@@ -36,6 +37,7 @@ def snapshot_path(directory: Path, config: SandboxConfig) -> Path:
         raise ValueError("snapshots need a fixed start: give --now (SandboxConfig.now)")
     settings = (
         f"{config.seed}:{config.businesses}:{config.invoices}:{config.history_days}:{config.now.isoformat()}"
+        f":{config.dialect}:{sorted(config.products.items())}:{sorted(config.unavailable.items())}"
     )
     key = hashlib.sha256(f"{settings}:{code_digest()}".encode()).hexdigest()[:20]
     return directory / f"sage-sandbox-{config.invoices}-{key}.pickle"

@@ -1,24 +1,24 @@
-"""The endpoint table says exactly what Sage's swagger says about each served endpoint."""
+"""The endpoint table says exactly what Sage's swagger says about each served endpoint: its
+parameters, sort attributes and model, who may call it, and where Sage offers it."""
 
 from __future__ import annotations
 
-import json
 import re
-from functools import cache
-from typing import Any
 
 import pytest
 
-from sage_sandbox.catalog import ENDPOINTS, FILTERS, PRESENTATION_PARAMS, SINGLETONS, SPECIAL_PARAMS
-from tests.conftest import openapi_dir
+from sage_sandbox.catalog import (
+    ENDPOINTS,
+    FILTERS,
+    PRESENTATION_PARAMS,
+    SINGLETONS,
+    SPECIAL_PARAMS,
+    route_rules,
+)
+from tests import swagger_rules
+from tests.swagger_rules import ROUTES, swagger
 
 PAGING = {"items_per_page", "page", "attributes", "sort"}
-
-
-@cache
-def swagger() -> dict[str, Any]:
-    spec: dict[str, Any] = json.loads((openapi_dir() / "swagger-2.0.0.json").read_text())
-    return spec
 
 
 def query_params(path: str) -> list[str]:
@@ -65,3 +65,26 @@ def test_every_listed_parameter_has_a_meaning() -> None:
     for endpoint in ENDPOINTS.values():
         unknown = set(endpoint.list_params) - known
         assert not unknown, f"/{endpoint.name}: no meaning for {sorted(unknown)}"
+
+
+@pytest.mark.parametrize(("name", "item"), sorted(ROUTES))
+def test_access_rules_match_the_spec(name: str, item: bool) -> None:
+    """Areas, accepted roles, and whether every area or any one is needed, as the swagger says."""
+    rule, _ = route_rules(name, item)
+    assert (rule.rule() if rule else None) == swagger_rules.access(ROUTES[name, item])
+
+
+@pytest.mark.parametrize(("name", "item"), sorted(ROUTES))
+def test_availability_matches_the_spec(name: str, item: bool) -> None:
+    _, offered = route_rules(name, item)
+    assert offered == swagger_rules.availability(ROUTES[name, item])
+
+
+def test_the_two_phrasings_are_read_apart() -> None:
+    """ "in the areas A, B, and C" needs all three; "one of the listed areas" needs any one."""
+    every, allocations = swagger_rules.access("/contact_allocations") or (None, {})
+    assert every is True and set(allocations) == {"Sales", "Purchases", "Contacts"}
+    any_one, ledger = swagger_rules.access("/ledger_accounts") or (None, {})
+    assert any_one is False and len(ledger) == 7
+    assert swagger_rules.access("/currencies") is None
+    assert ("Accounting Plus", "ES") not in swagger_rules.availability("/sales_credit_notes")

@@ -1,7 +1,10 @@
 """``/v3.1``: the user, businesses, every list and item endpoint, and financial settings.
 
 Each request is authenticated by its bearer token; business-scoped endpoints then resolve
-``X-Business`` (absent: the user's lead business; unknown or someone else's: ``401``).
+``X-Business`` (absent: the user's lead business; unknown or someone else's: refused as the
+dialect says), check that the business offers the list (its country and product, and the
+config's ``unavailable``; else ``404``) and that the user's roles there allow the route (the
+swagger's access rule; else ``403``).
 """
 
 from __future__ import annotations
@@ -13,13 +16,12 @@ from starlette.routing import Route
 
 from sage_sandbox.api.rendering import envelope, select_attributes, without_allocations
 from sage_sandbox.books.business import Business, iso
-from sage_sandbox.catalog import ENDPOINTS, SINGLETONS
-from sage_sandbox.errors import SageError, not_found
+from sage_sandbox.catalog import ENDPOINTS, SINGLETONS, route_rules
+from sage_sandbox.errors import JSON, SageError, not_found
 from sage_sandbox.oauth import AccessGrant
 from sage_sandbox.query import parse_attributes, parse_bool, parse_list_query, select
 from sage_sandbox.sandbox import Sandbox
 
-JSON = "application/json; charset=utf-8"
 _ACCESS_DENIED = "Access denied. The access token is missing, invalid, expired or revoked."
 
 
@@ -58,13 +60,21 @@ class AccountingApi:
             return world.businesses[world.businesses_of(grant.user_id)[0].id]
         business = world.businesses.get(key.strip())
         if business is None or world.owner[business.id] != grant.user_id:
-            raise SageError(
-                401,
-                "AuthorizationFailure",
-                "The user has no access to the business given in X-Business.",
-                "X-Business",
+            raise self.sandbox.dialect.foreign_business.error(
+                "The user has no access to the business given in X-Business.", "X-Business"
             )
         return business
+
+    def permitted(self, request: Request, name: str, item: bool = False) -> Business:
+        """The request's business, once it offers ``name`` and the user's roles there allow it."""
+        biz = self.business_for(request)
+        dialect = self.sandbox.dialect
+        if name in biz.unavailable:
+            raise dialect.not_offered.error(f"The path {request.url.path} does not exist for this business.")
+        rule, _ = route_rules(name, item)
+        if rule is not None and not rule.allows(self.sandbox.roles_in(biz.id)):
+            raise dialect.forbidden.error("The user's role does not allow access to this resource.")
+        return biz
 
     # -- users and businesses (the separate User/Business spec) --------------------------------
 
@@ -112,12 +122,12 @@ class AccountingApi:
     async def collection(self, request: Request) -> Response:
         name = request.path_params["resource"]
         if name in SINGLETONS:
-            biz = self.business_for(request)
+            biz = self.permitted(request, name)
             return json_response(orjson.dumps(biz.financial_settings), biz)
         endpoint = ENDPOINTS.get(name)
         if endpoint is None:
             raise SageError(404, "NotFound", f"The path /{name} does not exist.")
-        biz = self.business_for(request)
+        biz = self.permitted(request, name)
         query = parse_list_query(endpoint, request.query_params.multi_items())
         with self.sandbox.lock:
             collection = biz[name]
@@ -129,7 +139,7 @@ class AccountingApi:
         endpoint = ENDPOINTS.get(name)
         if endpoint is None:
             raise SageError(404, "NotFound", f"The path /{name}/{key} does not exist.")
-        biz = self.business_for(request)
+        biz = self.permitted(request, name, item=True)
         params = request.query_params
         attributes = parse_attributes(params.get("attributes")) or ("all",)  # items default to all
         show_allocations = "show_payments_allocations" in endpoint.item_params and parse_bool(

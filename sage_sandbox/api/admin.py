@@ -70,6 +70,15 @@ class AdminRoutes:
                     b: {n: len(c) for n, c in sandbox.business(b).collections.items()}
                     for b in sandbox.business_ids
                 },
+                "dialect": sandbox.dialect.name,
+                "access": {
+                    b: {
+                        "product": sandbox.business(b).product,
+                        "unavailable": sorted(sandbox.business(b).unavailable),
+                        "roles": sandbox.roles_in(b),
+                    }
+                    for b in sandbox.business_ids
+                },
                 "tokens": dataclasses.asdict(sandbox.auth.stats),
             }
         )

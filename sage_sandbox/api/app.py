@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from email.utils import formatdate
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -12,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sage_sandbox.api.accounting import JSON, AccountingApi
+from sage_sandbox.api.accounting import AccountingApi
 from sage_sandbox.api.admin import AdminError, AdminRoutes, admin_error
 from sage_sandbox.api.oauth_routes import OAuthRoutes, oauth_error
 from sage_sandbox.api.traffic_middleware import TrafficMiddleware
@@ -23,7 +22,8 @@ from sage_sandbox.sandbox import Sandbox
 
 def sage_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SageError)
-    return Response(orjson.dumps(exc.body()), status_code=exc.status, media_type=JSON)
+    body, media_type = exc.render()
+    return Response(body, status_code=exc.status, media_type=media_type)
 
 
 def http_error(request: Request, exc: Exception) -> Response:

@@ -15,11 +15,10 @@ from urllib.parse import parse_qs
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sage_sandbox.errors import SageError
+from sage_sandbox.errors import SageError, html_page
 from sage_sandbox.sandbox import Sandbox
 from sage_sandbox.traffic import Fault
 
-_GATEWAY_PAGE = b"<html><head><title>%d %s</title></head><body><center><h1>%d %s</h1></center></body></html>"
 _REASONS = {
     500: "Internal Server Error",
     502: "Bad Gateway",
@@ -146,10 +145,7 @@ def _error_page(status: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
         return _sage_body(500, "UnexpectedError", "An unexpected error occurred."), []
     if status == 503:
         return _sage_body(503, "ServiceUnavailable", "Service unavailable, please retry later."), []
-    reason = _REASONS[status]
-    return _GATEWAY_PAGE % (status, reason.encode(), status, reason.encode()), [
-        (b"content-type", b"text/html")
-    ]
+    return html_page(status, _REASONS[status]), [(b"content-type", b"text/html")]
 
 
 async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sage_sandbox.books.countries import CountryProfile
 from sage_sandbox.books.reference import COUNTRIES
-from sage_sandbox.catalog import ENDPOINTS, index_specs, search_text
+from sage_sandbox.catalog import DEFAULT_PRODUCT, ENDPOINTS, index_specs, search_text
 from sage_sandbox.ids import IdCodec, tag_for
 from sage_sandbox.store import Collection
 from sage_sandbox.store.collection import DEFAULT_OPEN_ROWS
@@ -94,6 +94,8 @@ class Business:
     name: str
     created_ts: int
     owner_id: str
+    product: str = DEFAULT_PRODUCT  # Accounting Plus, Standard or Start: with the country, what it offers
+    unavailable: frozenset[str] = frozenset()  # lists it does not offer: 404, and no such documents
     id: str = ""
     collections: dict[str, Collection] = field(default_factory=dict)
     financial_settings: Row = field(default_factory=dict)

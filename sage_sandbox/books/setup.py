@@ -5,6 +5,7 @@ financial settings, customers and suppliers (with payment habits), products and 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -146,18 +147,20 @@ def tax_rates(biz: Business, ts: int, start: date) -> None:
         biz.tax_rates[spec.id] = (ref, spec.percentage)
 
 
-def ledger_accounts(biz: Business, ts: int) -> None:
+def ledger_accounts(biz: Business, ts: int, control_names: Mapping[str, str | None]) -> None:
+    """The chart; ``control_names`` (the dialect's) rename control accounts by role, or blank them."""
     collection = biz["ledger_accounts"]
     stamp = iso(ts)
     for spec in biz.profile.chart:
         position, key = collection.reserve()
         ref = make_ref("ledger_accounts", key, f"{spec.name} ({spec.nominal_code:04d})")
-        collection.put(position, _ledger_row(ref, spec, stamp))
+        control_name = control_names.get(spec.role, spec.control_name)
+        collection.put(position, _ledger_row(ref, spec, stamp, control_name))
         biz.ledger[spec.role] = ref
         biz.ledger_role_of[key] = spec.role
 
 
-def _ledger_row(ref: Ref, spec: LedgerAccountSpec, stamp: str) -> Row:
+def _ledger_row(ref: Ref, spec: LedgerAccountSpec, stamp: str, control_name: str | None) -> Row:
     group = _GROUPS[spec.type_id]
     row: Row = {
         **ref,
@@ -181,7 +184,7 @@ def _ledger_row(ref: Ref, spec: LedgerAccountSpec, stamp: str) -> Row:
     row.update(
         {
             "is_control_account": spec.control_name is not None,
-            "control_name": spec.control_name,
+            "control_name": control_name,
             "display_formatted": f"{spec.nominal_code:04d} - {spec.name}",
             "tax_recoverable": None,
             "recoverable_percentage": None,

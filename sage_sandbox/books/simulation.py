@@ -57,6 +57,24 @@ RATIOS = {
     "purchase_credit_note": Fraction(1, 100),
     "purchase_quick_entry": Fraction(3, 100),
 }
+# The day's documents in the order they are written: (series, the list it goes to). Each is
+# written by ``Simulator._{series}(day)``.
+DOCUMENTS = (
+    ("sales_invoice", "sales_invoices"),
+    ("sales_quick_entry", "sales_quick_entries"),
+    ("sales_credit_note", "sales_credit_notes"),
+    ("sales_quick_credit", "sales_quick_entries"),
+    ("purchase_invoice", "purchase_invoices"),
+    ("purchase_credit_note", "purchase_credit_notes"),
+    ("purchase_quick_entry", "purchase_quick_entries"),
+)
+# Lists a business can lack (``Business.unavailable``) with its books still whole: their documents
+# are simply never written (a credit note is then never raised, so never allocated either), and
+# without ``contact_allocations`` credit notes stay open instead of being allocated.
+OPTIONAL_LISTS = frozenset(
+    {"sales_credit_notes", "purchase_credit_notes", "sales_quick_entries", "purchase_quick_entries"}
+    | {"contact_allocations"}
+)
 DRAFT_SHARE = 0.02
 RECENT = 400  # how many recent documents are candidates for edits, credit notes, voids, deletes
 
@@ -113,26 +131,12 @@ class Simulator:
         if day == self.first_day:
             self._opening(day)
         self._calendar(day)
-        for _ in range(self._take("sales_invoice", self.invoices_per_day)):
-            self._sales_invoice(day)
-        for _ in range(self._take("sales_quick_entry", self.invoices_per_day * RATIOS["sales_quick_entry"])):
-            self._sales_quick_entry(day)
-        for _ in range(self._take("sales_credit_note", self.invoices_per_day * RATIOS["sales_credit_note"])):
-            self._sales_credit_note(day)
-        for _ in range(
-            self._take("sales_quick_credit", self.invoices_per_day * RATIOS["sales_quick_credit"])
-        ):
-            self._sales_quick_credit(day)
-        for _ in range(self._take("purchase_invoice", self.invoices_per_day * RATIOS["purchase_invoice"])):
-            self._purchase_invoice(day)
-        for _ in range(
-            self._take("purchase_credit_note", self.invoices_per_day * RATIOS["purchase_credit_note"])
-        ):
-            self._purchase_credit_note(day)
-        for _ in range(
-            self._take("purchase_quick_entry", self.invoices_per_day * RATIOS["purchase_quick_entry"])
-        ):
-            self._purchase_quick_entry(day)
+        for series, resource in DOCUMENTS:
+            if resource in self.biz.unavailable:
+                continue
+            write = getattr(self, f"_{series}")
+            for _ in range(self._take(series, self.invoices_per_day * RATIOS.get(series, 1))):
+                write(day)
         self._settle_due(day)
         if changes:
             self._changes(day)
@@ -300,6 +304,8 @@ class Simulator:
         credit: int,
         day: date,
     ) -> None:
+        if "contact_allocations" in self.biz.unavailable:
+            return
         owed = Decimal(self.biz[invoice_kind.resource].get(invoice)["outstanding_amount"])
         available = Decimal(self.biz[credit_kind.resource].get(credit)["outstanding_amount"])
         amount = min(owed, available)

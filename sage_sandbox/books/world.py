@@ -11,7 +11,7 @@ import contextlib
 import ctypes
 import gc
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,8 +23,10 @@ import numpy as np
 from sage_sandbox.books import setup
 from sage_sandbox.books.business import Business
 from sage_sandbox.books.countries import PROFILES
-from sage_sandbox.books.simulation import Simulator
+from sage_sandbox.books.simulation import OPTIONAL_LISTS, Simulator
+from sage_sandbox.catalog import DEFAULT_PRODUCT, ENDPOINTS, SINGLETONS, route_rules
 from sage_sandbox.config import SandboxConfig
+from sage_sandbox.dialects import DIALECTS
 from sage_sandbox.ids import IdCodec, tag_for
 from sage_sandbox.money import sage_decimal
 
@@ -93,7 +95,10 @@ class World:
         profile = PROFILES["GB" if number % 2 == 1 else "US"]
         names = GB_NAMES if profile.code == "GB" else US_NAMES
         name = names[(number - 1) // 2 % len(names)] + (" Ltd" if profile.code == "GB" else " Inc.")
-        biz = Business(number, self.config.seed, profile, name, created, owner.id)
+        index = number - 1
+        product = self.config.products.get(index, DEFAULT_PRODUCT)
+        unavailable = unavailable_lists(profile.code, product, self.config.unavailable.get(index, ()))
+        biz = Business(number, self.config.seed, profile, name, created, owner.id, product, unavailable)
         self.businesses[biz.id] = biz
         self.owner[biz.id] = owner.id
         if not with_books:
@@ -101,7 +106,7 @@ class World:
         rng = random.Random(f"{self.config.seed}:{number}:setup")
         setup.reference_lists(biz)
         setup.tax_rates(biz, created, self.first_day)
-        setup.ledger_accounts(biz, created)
+        setup.ledger_accounts(biz, created, DIALECTS[self.config.dialect].control_names)
         setup.bank_accounts(biz, created, rng)
         setup.financial_settings(biz, created, self.first_day, today)
         invoices = self.config.invoices
@@ -190,6 +195,22 @@ def release_freed_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def unavailable_lists(country: str, product: str, chosen: Iterable[str]) -> frozenset[str]:
+    """What a business does not offer: what Sage does not sell in its country with its product
+    (the swagger's "Endpoint Availability"), and the lists chosen in the config. Its books must
+    do without every one of them."""
+    if (product, country) not in route_rules("financial_settings")[1]:
+        raise ValueError(f"Sage does not sell {product} in {country}")
+    names = {n for n in (*ENDPOINTS, *SINGLETONS) if (product, country) not in route_rules(n)[1]}
+    names.update(chosen)
+    if not names <= OPTIONAL_LISTS:
+        raise ValueError(
+            f"the books cannot do without {', '.join(sorted(names - OPTIONAL_LISTS))}; "
+            f"lists a business may lack: {', '.join(sorted(OPTIONAL_LISTS))}"
+        )
+    return frozenset(names)
 
 
 def _clamp(value: int, low: int, high: int) -> int:
