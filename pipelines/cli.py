@@ -434,6 +434,8 @@ def _configure_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # What did not load is said once, in the run summary (``report.print_outcomes``), not also logged.
+    logging.getLogger("sage_source.outcomes").setLevel(logging.ERROR)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 

@@ -31,7 +31,7 @@ from sage_source.errors import SageApiError, SageDataError, SageSourceError, Uns
 from sage_source.models import TIMESTAMP, keys_required, models
 from sage_source.settings import MERGE, OUTCOMES_TABLE
 
-log = logging.getLogger("sage_source")
+log = logging.getLogger("sage_source.outcomes")  # the CLI says these in its run summary instead
 
 LOADED, SKIPPED, FAILED = "loaded", "skipped", "failed"
 # Errors that end one business × resource, not the run. Authorisation errors (a dead token

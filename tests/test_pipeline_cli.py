@@ -560,3 +560,27 @@ def test_the_demo_prints_a_query_command_that_a_fresh_clone_can_run(tmp_path: Pa
     result = subprocess.run(command, shell=True, capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "4242" in result.stdout
+
+
+def test_a_read_only_user_loads_what_it_may_and_strict_makes_the_refusals_fail_the_run(
+    tmp_path: Path,
+) -> None:
+    """A Read Only Sage user cannot read /contact_allocations: the run says so and loads the rest."""
+    config = SandboxConfig(**{**SMALL.__dict__, "invoices": 40, "history_days": 90, "roles": "read_only"})
+    with SandboxServer(config) as server:
+        home = new_home(tmp_path, server)
+        names = sandbox_businesses(server)
+        args = home.run_args("--quiet", resources="contacts,contact_allocations")
+        result = cli(*args, env=home.env, cwd=home.root)
+        assert result.returncode == 0, result.stderr
+        assert "Business × resource: 2 loaded, 2 skipped, 0 failed" in result.stdout, result.stdout
+        for business, name in names.items():
+            line = next(x for x in result.stdout.splitlines() if business in x and "skipped" in x)
+            assert f"contact_allocations of business {name!r}" in line, line
+            assert "Sage requires Full Access in each of Sales, Purchases and Contacts" in line, line
+
+        strict = cli(*args, "--strict", env=home.env, cwd=home.root)
+        assert strict.returncode == 4, strict.stderr
+        line = one_error_line(strict, "run")
+        assert "2 business × resource(s) did not load" in line and "contact_allocations" in line, line
+        assert "Business × resource: 2 loaded, 2 skipped" in strict.stdout
