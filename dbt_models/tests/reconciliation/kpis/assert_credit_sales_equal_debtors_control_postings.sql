@@ -50,10 +50,11 @@ ledger_by_month as (
 
 select
     credit_sales.business_id,
+    credit_sales.period_end_date as as_of_date,
+    credit_sales.credit_sales - coalesce(ledger_by_month.debtors_control_net_debit, 0) as difference,
     credit_sales.month_start,
     credit_sales.credit_sales,
-    coalesce(ledger_by_month.debtors_control_net_debit, 0) as debtors_control_net_debit,
-    credit_sales.credit_sales - coalesce(ledger_by_month.debtors_control_net_debit, 0) as difference
+    coalesce(ledger_by_month.debtors_control_net_debit, 0) as debtors_control_net_debit
 from credit_sales
 left join ledger_by_month
     on credit_sales.business_id = ledger_by_month.business_id
