@@ -423,9 +423,9 @@ select * from final
 
 
 {#- R5 for one ledger: at every as-of date, open items in base currency (`open_items_model`) equal the
-    balance of the `control_name` control account(s), `sign` × (debit − credit); within one cent per
-    pro-rated item. One row per business and date that does not tie. -#}
-{% macro control_account_tie(open_items_model, control_name, sign) -%}
+    balance of the account(s) with role `account_role` (int_ledger_account_roles), `sign` × (debit −
+    credit); within one cent per pro-rated item. One row per business and date that does not tie. -#}
+{% macro control_account_tie(open_items_model, account_role, sign) -%}
 with
 
 as_of_dates as (
@@ -444,8 +444,8 @@ open_items as (
 
 control_accounts as (
     select business_id, ledger_account_id
-    from {{ ref('int_ledger_accounts_classified') }}
-    where control_name = '{{ control_name }}'
+    from {{ ref('int_ledger_account_roles') }}
+    where account_role = '{{ account_role }}'
 ),
 
 control_entries as (

@@ -1,7 +1,9 @@
 -- One row per ledger account, classified through the type seed (statement, class, natural side,
--- report section) and given the cash-flow line a bank movement against it falls on:
--- bank accounts are internal transfers, then control accounts (customers, suppliers, tax), then
--- payroll accounts, then the account type's default.
+-- report section), with its role (int_ledger_account_roles: debtors / creditors control, tax, retained
+-- earnings, bank) and the cash-flow line a bank movement against it falls on: bank accounts are
+-- internal transfers, then the role's line (sage_account_role_types: customers, suppliers, tax), then a
+-- line seeds/sage_control_accounts.csv gives the account's control_name, then payroll accounts, then the
+-- account type's default.
 with accounts as (
     select * from {{ ref('stg_sage__ledger_accounts') }}
 ),
@@ -10,8 +12,17 @@ types as (
     select * from {{ ref('sage_ledger_account_types') }}
 ),
 
+roles as (
+    select * from {{ ref('int_ledger_account_roles') }}
+),
+
+role_types as (
+    select * from {{ ref('sage_account_role_types') }}
+),
+
 controls as (
     select * from {{ ref('sage_control_accounts') }}
+    where cash_flow_line is not null
 ),
 
 payroll as (
@@ -39,16 +50,20 @@ select
     types.ordinal,
     coalesce(accounts.is_control_account, false) as is_control_account,
     accounts.control_name,
+    roles.account_role,
+    roles.role_source,
     banks.bank_account_id,
     banks.bank_account_id is not null as is_bank_account,
     case
         when accounts.ledger_account_type_id = 'BANK' or banks.bank_account_id is not null then 'internal_transfer'
+        when role_types.cash_flow_line is not null then role_types.cash_flow_activity
         when controls.control_name is not null then controls.cash_flow_activity
         when payroll.account_name_key is not null then 'operating'
         else types.cash_flow_activity
     end as cash_flow_activity,
     case
         when accounts.ledger_account_type_id = 'BANK' or banks.bank_account_id is not null then 'internal_transfers'
+        when role_types.cash_flow_line is not null then role_types.cash_flow_line
         when controls.control_name is not null then controls.cash_flow_line
         when payroll.account_name_key is not null then 'payroll'
         else types.cash_flow_line
@@ -57,8 +72,13 @@ select
 from accounts
 left join types
     on accounts.ledger_account_type_id = types.ledger_account_type_id
+left join roles
+    on accounts.business_id = roles.business_id
+    and accounts.ledger_account_id = roles.ledger_account_id
+left join role_types
+    on roles.account_role = role_types.account_role
 left join controls
-    on accounts.control_name = controls.control_name
+    on upper(accounts.control_name) = upper(controls.control_name)
 left join payroll
     on lower(accounts.name) = payroll.account_name_key
 left join banks

@@ -2,7 +2,8 @@
 -- payments_allocations, a contact payment's allocated_artefacts and a contact allocation's
 -- allocated_artefacts. The same allocation therefore appears up to twice (on the document, and on the
 -- payment or contact allocation); int_artefact_allocations_unioned keeps one of them, the reconciliation
--- tests compare the two. Lines of deleted payments and contact allocations are left out (a deleted
+-- tests compare the two where both lists were read (int_sage_resources_loaded: a Read Only Sage user
+-- cannot read contact allocations). Lines of deleted payments and contact allocations are left out (a deleted
 -- payment cleared nothing); lines of deleted artefacts are kept and flagged.
 --
 -- `amount` and `discount` are in the artefact's document currency and positive when they reduce what is
@@ -52,6 +53,7 @@ artefacts as (
         '{{ artefact_type }}' as artefact_type,
         '{{ ledger }}' as ledger,
         {{ natural_sign }} as natural_sign,
+        contact_id,
         is_deleted
     from {{ ref(model) }}
     union all
@@ -62,9 +64,17 @@ artefacts as (
         'payment_on_account' as artefact_type,
         case when transaction_type_id like 'VENDOR%' then 'AP' else 'AR' end as ledger,
         -1 as natural_sign,
+        coalesce(payment_on_account_contact_id, contact_id) as contact_id,
         is_deleted
     from contact_payments
     where payment_on_account_id is not null
+),
+
+-- The documents' own payments_allocations lists that were read for a business (int_sage_resources_loaded).
+document_lists_read as (
+    select business_id, artefact_type
+    from {{ ref('int_sage_resources_loaded') }}
+    where artefact_type is not null
 ),
 
 -- The documents' own payments_allocations: the artefact is the document that lists them.
@@ -177,11 +187,15 @@ final as (
         unioned.reference,
         cast(coalesce(unioned.amount, 0) as decimal(38, 9)) as amount,
         cast(coalesce(unioned.discount, 0) as decimal(38, 9)) as discount,
+        artefacts.contact_id,
+        cast(artefacts.natural_sign as integer) as natural_sign,
         coalesce(artefacts.is_deleted, false) as is_artefact_deleted,
-        -- Which list is the one to count: documents' own lists for documents, payments' and contact
+        -- Which list is the one to count: documents' own lists for documents (when the business's list of
+        -- that document type was read; else the payments' and contact allocations'), payments' and contact
         -- allocations' lists for payments on account (which have no payments_allocations list).
         case
             when unioned.artefact_type = 'payment_on_account' then unioned.allocation_source <> 'payments_allocations'
+            when document_lists_read.artefact_type is null then unioned.allocation_source <> 'payments_allocations'
             else unioned.allocation_source = 'payments_allocations'
         end as is_primary
     from unioned
@@ -189,6 +203,9 @@ final as (
         on unioned.business_id = artefacts.business_id
         and unioned.artefact_type = artefacts.artefact_type
         and unioned.artefact_id = artefacts.artefact_id
+    left join document_lists_read
+        on unioned.business_id = document_lists_read.business_id
+        and unioned.artefact_type = document_lists_read.artefact_type
     left join deleted_payments
         on unioned.business_id = deleted_payments.business_id
         and unioned.contact_payment_id = deleted_payments.contact_payment_id

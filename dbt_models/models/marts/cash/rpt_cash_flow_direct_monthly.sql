@@ -18,8 +18,13 @@ account_types as (
     select cash_flow_activity, cash_flow_line from {{ ref('sage_ledger_account_types') }}
 ),
 
+role_types as (
+    select cash_flow_activity, cash_flow_line from {{ ref('sage_account_role_types') }}
+),
+
 control_accounts as (
     select cash_flow_activity, cash_flow_line from {{ ref('sage_control_accounts') }}
+    where cash_flow_line is not null
 ),
 
 classified_accounts as (
@@ -29,6 +34,8 @@ classified_accounts as (
 
 cash_flow_lines as (
     select cash_flow_activity, cash_flow_line from account_types
+    union
+    select cash_flow_activity, cash_flow_line from role_types
     union
     select cash_flow_activity, cash_flow_line from control_accounts
     union

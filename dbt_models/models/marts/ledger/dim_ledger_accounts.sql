@@ -1,5 +1,6 @@
 -- One row per ledger account with its classification (statement, class, natural side, report section,
--- cash-flow line), control-account flags and the bank account it belongs to, if any.
+-- cash-flow line), control-account flags, its role (debtors / creditors control, tax, retained earnings,
+-- bank: int_ledger_account_roles) and the bank account it belongs to, if any.
 with accounts as (
     select * from {{ ref('int_ledger_accounts_classified') }}
 )
@@ -19,6 +20,8 @@ select
     cast(ordinal as integer) as ordinal,
     is_control_account,
     control_name,
+    account_role,
+    role_source,
     bank_account_id,
     is_bank_account,
     cash_flow_activity,

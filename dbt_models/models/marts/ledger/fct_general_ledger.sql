@@ -44,6 +44,7 @@ select
     accounts.report_section,
     accounts.is_control_account,
     accounts.control_name,
+    accounts.account_role,
     accounts.bank_account_id,
     coalesce(accounts.is_bank_account, false) as is_bank_account,
     entries_dated.contact_id,

@@ -13,6 +13,8 @@ cash_entries as (
 
 select
     business_id,
+    entry_date as as_of_date,
+    rounding_remainder as difference,
     ledger_entry_id,
     transaction_id,
     bank_entry_amount,

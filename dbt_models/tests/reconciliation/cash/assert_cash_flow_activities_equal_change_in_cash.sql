@@ -25,8 +25,15 @@ months as (
 )
 
 select
-    months.*,
-    operating + investing + financing - (closing_cash - opening_cash) as difference
+    business_id,
+    month_end as as_of_date,
+    operating + investing + financing - (closing_cash - opening_cash) as difference,
+    operating,
+    investing,
+    financing,
+    all_lines,
+    opening_cash,
+    closing_cash
 from months
 where abs(operating + investing + financing - (closing_cash - opening_cash)) > {{ tolerance }}
     or abs(all_lines - (closing_cash - opening_cash)) > {{ tolerance }}

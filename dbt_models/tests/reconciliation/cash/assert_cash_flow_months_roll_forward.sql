@@ -30,7 +30,17 @@ chained as (
     from months
 )
 
-select * from chained
+select
+    business_id,
+    month_end as as_of_date,
+    opening_cash - coalesce(previous_closing_cash, 0) as difference,
+    opening_cash,
+    closing_cash,
+    opening_spread,
+    closing_spread,
+    previous_month_end,
+    previous_closing_cash
+from chained
 where opening_spread <> 0
     or closing_spread <> 0
     or (previous_month_end is null and abs(opening_cash) > {{ tolerance }})

@@ -21,5 +21,11 @@ transfers as (
     group by business_id, month_end
 )
 
-select * from transfers
+select
+    business_id,
+    month_end as as_of_date,
+    net_transfers as difference,
+    transferred_in,
+    transferred_out
+from transfers
 where abs(net_transfers) > {{ tolerance }}

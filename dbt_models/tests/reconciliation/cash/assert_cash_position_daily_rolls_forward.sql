@@ -22,7 +22,17 @@ chained as (
     from cash_position_daily
 )
 
-select * from chained
+select
+    business_id,
+    date_day as as_of_date,
+    opening_balance - coalesce(previous_closing, 0) as difference,
+    bank_account_id,
+    opening_balance,
+    closing_balance,
+    previous_day,
+    previous_closing,
+    last_day
+from chained
 where (previous_day is null and abs(opening_balance) > {{ tolerance }})
     or (previous_day is not null and previous_day <> date_day - 1)
     or (previous_day is not null and abs(opening_balance - previous_closing) > {{ tolerance }})

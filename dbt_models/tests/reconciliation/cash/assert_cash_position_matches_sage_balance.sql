@@ -80,6 +80,15 @@ compared as (
     where bank_accounts.currency_id = financial_settings.base_currency_id
 )
 
-select * from compared
+select
+    business_id,
+    coalesce(date_day, {{ as_of_date() }}) as as_of_date,
+    difference,
+    bank_account_id,
+    displayed_as,
+    sage_balance,
+    closing_balance,
+    posted_after_as_of_date
+from compared
 where abs(difference) > {{ tolerance }}
     or closing_balance is null

@@ -18,6 +18,7 @@ bank_entries as (
         entries.business_id,
         entries.ledger_entry_id,
         entries.transaction_id,
+        entries.entry_date,
         entries.net_amount
     from entries
     inner join bank_accounts
@@ -29,6 +30,7 @@ allocated as (
     select
         business_id,
         ledger_entry_id,
+        max(entry_date) as entry_date,
         sum(cash_amount) as allocated_amount,
         count(*) as pieces
     from {{ ref('fct_cash_transactions') }}
@@ -37,6 +39,8 @@ allocated as (
 
 select
     coalesce(bank_entries.business_id, allocated.business_id) as business_id,
+    coalesce(bank_entries.entry_date, allocated.entry_date) as as_of_date,
+    coalesce(bank_entries.net_amount, 0) - coalesce(allocated.allocated_amount, 0) as difference,
     coalesce(bank_entries.ledger_entry_id, allocated.ledger_entry_id) as ledger_entry_id,
     bank_entries.transaction_id,
     bank_entries.net_amount,

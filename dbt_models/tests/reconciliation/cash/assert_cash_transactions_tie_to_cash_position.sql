@@ -68,6 +68,14 @@ compared as (
         and flows.month_end = balance_changes.month_end
 )
 
-select * from compared
+select
+    business_id,
+    month_end as as_of_date,
+    difference,
+    bank_account_id,
+    cash_flow,
+    balance_change,
+    month_missing_from_position
+from compared
 where abs(difference) > {{ tolerance }}
     or month_missing_from_position

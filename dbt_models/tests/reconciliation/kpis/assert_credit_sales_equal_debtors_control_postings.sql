@@ -1,7 +1,7 @@
 -- Credit sales in the receivables KPIs are what the sales documents posted to the debtors control account.
 -- An accountant checks, per business and month, that Σ credit_sales (invoices + quick-entry invoices − credit
 -- notes − quick-entry credit notes, gross, base currency) equals the net debit their transactions posted to the
--- DEBTORS_CONTROL ledger account(s). A difference means a document counted without its posting (or the reverse),
+-- debtors control ledger account(s) (int_ledger_account_roles). A difference means a document counted without its posting (or the reverse),
 -- e.g. a void or deleted document treated as posted. Returns the months that differ.
 with
 
@@ -18,8 +18,8 @@ debtors_control_accounts as (
     select
         business_id,
         ledger_account_id
-    from {{ ref('int_ledger_accounts_classified') }}
-    where control_name = 'DEBTORS_CONTROL'
+    from {{ ref('int_ledger_account_roles') }}
+    where account_role = 'debtors_control'
 ),
 
 sales_document_postings as (
@@ -50,10 +50,11 @@ ledger_by_month as (
 
 select
     credit_sales.business_id,
+    credit_sales.period_end_date as as_of_date,
+    credit_sales.credit_sales - coalesce(ledger_by_month.debtors_control_net_debit, 0) as difference,
     credit_sales.month_start,
     credit_sales.credit_sales,
-    coalesce(ledger_by_month.debtors_control_net_debit, 0) as debtors_control_net_debit,
-    credit_sales.credit_sales - coalesce(ledger_by_month.debtors_control_net_debit, 0) as difference
+    coalesce(ledger_by_month.debtors_control_net_debit, 0) as debtors_control_net_debit
 from credit_sales
 left join ledger_by_month
     on credit_sales.business_id = ledger_by_month.business_id

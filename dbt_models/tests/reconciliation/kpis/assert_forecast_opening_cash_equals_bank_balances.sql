@@ -23,10 +23,10 @@ bank_balances as (
 
 select
     coalesce(forecast_week_1.business_id, bank_balances.business_id) as business_id,
-    forecast_week_1.snapshot_date,
+    coalesce(forecast_week_1.snapshot_date, {{ as_of_date() }}) as as_of_date,
+    coalesce(forecast_week_1.opening_cash, 0) - coalesce(bank_balances.bank_closing_balance, 0) as difference,
     forecast_week_1.opening_cash,
-    bank_balances.bank_closing_balance,
-    coalesce(forecast_week_1.opening_cash, 0) - coalesce(bank_balances.bank_closing_balance, 0) as difference
+    bank_balances.bank_closing_balance
 from forecast_week_1
 full outer join bank_balances
     on forecast_week_1.business_id = bank_balances.business_id

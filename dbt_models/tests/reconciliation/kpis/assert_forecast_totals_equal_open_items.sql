@@ -33,10 +33,11 @@ open_items as (
 
 select
     coalesce(forecast.business_id, open_items.business_id) as business_id,
+    {{ as_of_date() }} as as_of_date,
+    coalesce(forecast.forecast_total, 0) - coalesce(open_items.open_items_total, 0) as difference,
     coalesce(forecast.side, open_items.side) as side,
     forecast.forecast_total,
-    open_items.open_items_total,
-    coalesce(forecast.forecast_total, 0) - coalesce(open_items.open_items_total, 0) as difference
+    open_items.open_items_total
 from forecast
 full outer join open_items
     on forecast.business_id = open_items.business_id

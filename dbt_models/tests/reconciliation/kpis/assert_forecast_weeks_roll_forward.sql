@@ -43,4 +43,23 @@ checks as (
     from forecast
 )
 
-select * from checks where failure is not null
+select
+    business_id,
+    snapshot_date as as_of_date,
+    case
+        when failure = 'closing_cash <> opening_cash + receipts - payments'
+            then opening_cash + expected_receipts_ar - expected_payments_ap - closing_cash
+        when failure = 'opening_cash <> previous week closing_cash'
+            then opening_cash - previous_closing_cash
+    end as difference,
+    week_number,
+    failure,
+    opening_cash,
+    expected_receipts_ar,
+    expected_payments_ap,
+    closing_cash,
+    previous_closing_cash,
+    previous_week_number,
+    weeks_in_forecast
+from checks
+where failure is not null

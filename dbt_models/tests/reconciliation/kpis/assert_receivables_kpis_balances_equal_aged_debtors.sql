@@ -47,7 +47,24 @@ compared as (
         and kpis.period_end_date = aged_debtors.as_of_date
 )
 
-select * from compared
+select
+    business_id,
+    period_end_date as as_of_date,
+    ar_closing - aging_total_outstanding as difference,
+    month_end,
+    ar_opening,
+    previous_ar_closing,
+    ar_closing,
+    aging_total_outstanding,
+    ar_current_closing,
+    aging_current_amount,
+    ar_overdue_closing,
+    aging_overdue_amount,
+    ar_90_plus_closing,
+    aging_d90_plus,
+    ar_unallocated_credits_closing,
+    aging_unallocated_credits
+from compared
 where abs(ar_closing - aging_total_outstanding) > {{ var('reconciliation_tolerance') }}
     or abs(ar_current_closing - aging_current_amount) > {{ var('reconciliation_tolerance') }}
     or abs(ar_overdue_closing - aging_overdue_amount) > {{ var('reconciliation_tolerance') }}

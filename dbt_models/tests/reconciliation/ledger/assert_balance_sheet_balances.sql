@@ -24,8 +24,16 @@ sides as (
 )
 
 select
-    sides.*,
-    assets - (liabilities + equity + current_year_earnings + retained_earnings_rollup) as difference
+    business_id,
+    month_end as as_of_date,
+    assets - (liabilities + equity + current_year_earnings + retained_earnings_rollup) as difference,
+    assets,
+    liabilities,
+    equity,
+    current_year_earnings,
+    retained_earnings_rollup,
+    current_year_lines,
+    retained_lines
 from sides
 where abs(assets - (liabilities + equity + current_year_earnings + retained_earnings_rollup)) > {{ tolerance }}
     -- each month end must carry exactly one of each synthetic line

@@ -53,8 +53,12 @@ compared as (
 )
 
 select
-    compared.*,
-    balance_sheet_closing - trial_balance_closing as difference
+    business_id,
+    month_end as as_of_date,
+    coalesce(balance_sheet_closing, 0) - coalesce(trial_balance_closing, 0) as difference,
+    line_id,
+    balance_sheet_closing,
+    trial_balance_closing
 from compared
 where balance_sheet_closing is null
     or trial_balance_closing is null

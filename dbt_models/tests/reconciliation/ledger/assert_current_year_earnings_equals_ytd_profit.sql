@@ -43,8 +43,11 @@ compared as (
 )
 
 select
-    compared.*,
-    current_year_earnings - ytd_net_profit as difference
+    business_id,
+    month_end as as_of_date,
+    coalesce(current_year_earnings, 0) - ytd_net_profit as difference,
+    current_year_earnings,
+    ytd_net_profit
 from compared
 where current_year_earnings is null
     or abs(current_year_earnings - ytd_net_profit) > {{ tolerance }}

@@ -25,6 +25,9 @@ ledger_counts as (
 
 select
     coalesce(posted_counts.business_id, ledger_counts.business_id) as business_id,
+    {{ as_of_date() }} as as_of_date,
+    -- in entries, not money
+    coalesce(ledger_counts.ledger_rows, 0) - coalesce(posted_counts.posted_entries, 0) as difference,
     posted_counts.posted_entries,
     posted_counts.distinct_posted_entries,
     ledger_counts.ledger_rows,

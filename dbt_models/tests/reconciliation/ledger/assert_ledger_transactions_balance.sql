@@ -11,6 +11,7 @@ by_transaction as (
         business_id,
         'transaction' as level,
         transaction_id,
+        min(entry_date) as entry_date,
         sum(debit) as total_debit,
         sum(credit) as total_credit
     from general_ledger
@@ -22,6 +23,7 @@ by_business as (
         business_id,
         'business' as level,
         cast(null as varchar) as transaction_id,
+        max(entry_date) as entry_date,
         sum(debit) as total_debit,
         sum(credit) as total_credit
     from general_ledger
@@ -36,10 +38,11 @@ checks as (
 
 select
     business_id,
+    entry_date as as_of_date,
+    total_debit - total_credit as difference,
     level,
     transaction_id,
     total_debit,
-    total_credit,
-    total_debit - total_credit as difference
+    total_credit
 from checks
 where abs(total_debit - total_credit) > {{ tolerance }}

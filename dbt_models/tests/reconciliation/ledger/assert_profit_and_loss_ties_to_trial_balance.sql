@@ -35,7 +35,15 @@ compared as (
         and profit_and_loss.month_end = trial_balance.month_end
 )
 
-select *
+select
+    business_id,
+    month_end as as_of_date,
+    coalesce(amount, 0) - coalesce(expected_amount, 0) as difference,
+    ledger_account_id,
+    amount,
+    expected_amount,
+    profit_contribution,
+    expected_profit_contribution
 from compared
 where amount is null
     or expected_amount is null

@@ -19,7 +19,14 @@ totals as (
     group by business_id, month_end
 )
 
-select *
+select
+    business_id,
+    month_end as as_of_date,
+    total_closing as difference,
+    total_opening,
+    total_debit,
+    total_credit,
+    total_closing
 from totals
 where abs(total_closing) > {{ tolerance }}
     or abs(total_opening) > {{ tolerance }}

@@ -51,7 +51,17 @@ compared as (
     select * from ap_compared
 )
 
-select * from compared
+select
+    business_id,
+    as_of_date,
+    coalesce(open_items_base, 0) - coalesce(aging_total, 0) as difference,
+    ledger,
+    open_items_base,
+    aging_total,
+    aging_columns_total,
+    open_items,
+    aging_documents
+from compared
 where open_items_base is null
     or aging_total is null
     or open_items_base <> aging_total

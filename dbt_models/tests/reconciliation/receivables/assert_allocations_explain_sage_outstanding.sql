@@ -27,6 +27,20 @@ compared as (
     from documents
 )
 
-select * from compared
+select
+    business_id,
+    {{ as_of_date() }} as as_of_date,
+    outstanding_from_allocations - coalesce(outstanding_amount, 0) as difference,
+    ledger,
+    document_type,
+    document_id,
+    document_number,
+    total_doc,
+    allocated_doc,
+    allocation_count,
+    outstanding_from_allocations,
+    outstanding_amount,
+    base_currency_outstanding_amount
+from compared
 where outstanding_from_allocations <> coalesce(outstanding_amount, 0)
     or (coalesce(outstanding_amount, 0) = 0) <> (coalesce(base_currency_outstanding_amount, 0) = 0)

@@ -1,7 +1,7 @@
 -- R5 (AP): the aged creditors agree with the nominal ledger. At every as-of date (each month-end since
 -- accounts_start_date and as_of_date()), the sum of open items in base currency (fct_ap_open_items:
 -- purchase invoices − credit notes − payments on account, positive = owed) must equal the balance of
--- the CREDITORS_CONTROL account(s) at that date (posted entries on or before it, credit − debit).
+-- the creditors control account(s) (int_ledger_account_roles) at that date (posted entries on or before it, credit − debit).
 --
 -- Tolerance: none, except for open items whose base amount had to be pro-rated (part-paid by the date
 -- and paid again afterwards: Sage rounds each part payment in turn, we round once, so each such item can
@@ -9,4 +9,4 @@
 -- Largest difference seen (both businesses, all 25 dates): 0.00 on seeds 7, 11 and 23 (300 invoices a
 -- business) and on seed 23 with 20,000 a business (2,689 pro-rated items); DuckDB and PostgreSQL (7, 11).
 -- Returns one row per business and date that does not tie.
-{{ control_account_tie('fct_ap_open_items', 'CREDITORS_CONTROL', -1) }}
+{{ control_account_tie('fct_ap_open_items', 'creditors_control', -1) }}

@@ -1,7 +1,7 @@
 -- R5 (AR): the aged debtors agree with the nominal ledger. At every as-of date (each month-end since
 -- accounts_start_date and as_of_date()), the sum of open items in base currency (fct_ar_open_items:
--- invoices − credit notes − payments on account) must equal the balance of the DEBTORS_CONTROL
--- account(s) at that date (posted entries dated on or before it, debit − credit).
+-- invoices − credit notes − payments on account) must equal the balance of the debtors control
+-- account(s) (int_ledger_account_roles) at that date (posted entries dated on or before it, debit − credit).
 --
 -- Tolerance: none, except for open items whose base amount had to be pro-rated (part-paid by the date
 -- and paid again afterwards: Sage rounds each part payment in turn, we round once, so each such item can
@@ -9,4 +9,4 @@
 -- Largest difference seen (both businesses, all 25 dates): 0.00 on seeds 7, 11 and 23 (300 invoices a
 -- business) and on seed 23 with 20,000 a business (2,689 pro-rated items); DuckDB and PostgreSQL (7, 11).
 -- Returns one row per business and date that does not tie.
-{{ control_account_tie('fct_ar_open_items', 'DEBTORS_CONTROL', 1) }}
+{{ control_account_tie('fct_ar_open_items', 'debtors_control', 1) }}

@@ -43,7 +43,19 @@ compared as (
     select * from ap_compared
 )
 
-select * from compared
+select
+    business_id,
+    {{ as_of_date() }} as as_of_date,
+    coalesce(sage_outstanding_doc, 0) - outstanding_doc as difference,
+    ledger,
+    document_id,
+    document_type,
+    document_number,
+    sage_outstanding_doc,
+    outstanding_doc,
+    sage_outstanding_base,
+    outstanding_base
+from compared
 where sage_outstanding_doc is null
     or sage_outstanding_doc <> outstanding_doc
     or coalesce(sage_outstanding_base, 0) <> outstanding_base
