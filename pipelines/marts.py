@@ -5,6 +5,10 @@ dbt runs as a child process (the ``dbt`` beside this Python), not in ours: dbt k
 what a user running ``dbt build`` by hand gets too. The child sees the warehouse through the
 variables ``dbt_models/profiles.yml`` reads, and none of the pipeline's Sage settings, so no
 secret can reach dbt's logs. Results come from dbt's own ``run_results.json``.
+
+A reconciliation that does not tie is a dbt *warning* (so every mart still builds: see
+``dbt_models/README.md``) recorded in ``marts.reconciliation_failures``; here it counts as a
+failure all the same: the report is not ok, and it names the reconciliation and where its rows are.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class MartsReport:
     statuses: dict[str, int]  # dbt node status (success, pass, error, fail, warn, skipped) → count
     failures: list[str] = field(default_factory=list)  # "test assert_trial_balance_is_zero: 3 rows"
     target_dir: Path | None = None
+    reconciliations_failed: list[str] = field(default_factory=list)  # names, also among ``failures``
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items()))
@@ -91,8 +96,38 @@ def build_marts(request: MartsRequest) -> MartsReport:
         return MartsReport(False, seconds, {"error": 1}, [detail], target_dir)
     statuses = Counter(str(r.get("status")) for r in results)
     failures = [_describe(r) for r in results if r.get("status") in ("error", "fail")]
+    reconciliations = _tagged(target_dir / "manifest.json", RECONCILIATION_TAG)
+    warned = [r for r in results if r.get("status") == "warn" and r.get("unique_id") in reconciliations]
+    failures += [f"{_describe(r)} ({_where_recorded(r)})" for r in warned]
+    failures += _missing_roles(completed.stdout)
     ok = completed.returncode == 0 and not failures
-    return MartsReport(ok, seconds, dict(statuses), failures, target_dir)
+    names = [str(r.get("unique_id")).rsplit(".", 1)[-1] for r in warned]
+    return MartsReport(ok, seconds, dict(statuses), failures, target_dir, names)
+
+
+RECONCILIATION_TAG = "reconciliation"  # dbt_project.yml tags tests/reconciliation/ with it
+FAILURES_TABLE = "marts.reconciliation_failures"
+
+
+def _tagged(manifest: Path, tag: str) -> set[str]:
+    """Unique ids of the nodes dbt's manifest gives ``tag``."""
+    try:
+        nodes: dict[str, dict[str, object]] = json.loads(manifest.read_text())["nodes"]
+    except (OSError, ValueError, KeyError):
+        return set()
+    return {uid for uid, node in nodes.items() if tag in (node.get("tags") or [])}  # type: ignore[operator]
+
+
+def _missing_roles(output: str) -> list[str]:
+    """The sentences dbt's on-run-end hook logs for each account role it could not find in a business
+    (``macros/reconciliation_failures.sql``): each names the seed row that fixes it."""
+    marker = "Account role missing: "
+    return [line.split(marker, 1)[1].strip() for line in output.splitlines() if marker in line]
+
+
+def _where_recorded(result: dict[str, object]) -> str:
+    name = str(result.get("unique_id")).rsplit(".", 1)[-1]
+    return f"rows in {FAILURES_TABLE} where test_name = '{name}'"
 
 
 def dbt_executable() -> str:

@@ -34,7 +34,8 @@
             {%- endif -%}
         {%- elif 'account_roles' in result.node.tags and stored is not none -%}
             {%- for row in run_query('select message from ' ~ stored).rows -%}
-                {{ log(row[0], info=true) }}
+                {#- A required role (an error) fails sage-pipeline run, which reads this prefix (pipelines/marts.py). -#}
+                {{ log(('Account role missing: ' if result.status == 'fail' else 'Account role not found: ') ~ row[0], info=true) }}
             {%- endfor -%}
         {%- endif -%}
     {%- endfor -%}

@@ -6,9 +6,10 @@
 -- without them; the receivables then rest on the other lists (int_artefact_allocation_lines,
 -- int_on_account_allocations_inferred) and the allocation reconciliations compare only lists that were read.
 --
--- "Read" is decided here, and only here: for now, the business has rows in the list. (A business whose
--- list is readable but empty is treated as unread; every list that can replace it then says the same.)
--- When the source records which resources it could read per business, this model reads that instead.
+-- "Read" is decided here, and only here: the business has rows in the list, or the source read the
+-- list whole for it at least once (sage_resource_outcomes: outcome 'loaded'), which tells a list that
+-- is readable but empty from one Sage refused (403) or does not offer (404). Loads made before the
+-- source recorded outcomes fall back on rows alone.
 {%- set lists = [
     ('contact_allocations', 'stg_sage__contact_allocations', none),
     ('contact_payments', 'stg_sage__contact_payments', none),
@@ -34,13 +35,45 @@ with
 ),
 {% endfor %}
 
-final as (
+with_rows as (
     {%- for sage_table, model, artefact_type in lists %}
     select * from {{ sage_table }}
     {%- if not loop.last %}
     union all
     {%- endif %}
     {%- endfor %}
+),
+
+read_whole as (
+    select distinct business_id, resource
+    from {{ ref('stg_sage__sage_resource_outcomes') }}
+    where outcome = 'loaded'
+),
+
+read_but_empty as (
+    {%- for sage_table, model, artefact_type in lists %}
+    select
+        read_whole.business_id,
+        '{{ sage_table }}' as sage_table,
+        {% if artefact_type %}'{{ artefact_type }}'{% else %}cast(null as varchar){% endif %} as artefact_type,
+        0 as row_count
+    from read_whole
+    where read_whole.resource = '{{ sage_table.split("__")[0] }}'
+        and not exists (
+            select 1 from with_rows
+            where with_rows.business_id = read_whole.business_id
+                and with_rows.sage_table = '{{ sage_table }}'
+        )
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+final as (
+    select * from with_rows
+    union all
+    select * from read_but_empty
 )
 
 select
