@@ -69,3 +69,10 @@ def print_notebook_reports(reports: Sequence[NotebookReport], out: TextIO) -> No
             f"of which overdue {Decimal(summary['ar_overdue']):,.2f}",
             file=out,
         )
+        unreconciled = summary.get("reconciliations_failed") or []
+        if unreconciled:
+            print(
+                f"  warning: {len(unreconciled)} reconciliation(s) did not tie for this business "
+                f"({', '.join(unreconciled)}); the page says so above its charts",
+                file=out,
+            )

@@ -11,12 +11,14 @@ import csv
 import itertools
 import json
 import os
+import shutil
 import struct
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import nbformat
 import pytest
 
@@ -352,3 +354,32 @@ def test_the_committed_notebook_is_clean_and_takes_papermill_parameters() -> Non
     assert notebook.metadata["kernelspec"]["name"] == "python3"
     headings = [cell.source.splitlines()[0] for cell in notebook.cells if cell.cell_type == "markdown"]
     assert len([h for h in headings if h.startswith("## ")]) >= 6, headings
+
+
+def test_a_reconciliation_that_did_not_tie_is_a_warning_above_the_charts(
+    seed7: Built, reports: dict[str, NotebookReport], tmp_path: Path
+) -> None:
+    for report in reports.values():  # the books tie: no warning
+        assert report.summary["reconciliations_failed"] == []
+        assert "did not tie" not in report.html.read_text()
+
+    database = tmp_path / "unreconciled.duckdb"
+    shutil.copyfile(seed7.database, database)
+    [(business_id,)] = seed7.query(
+        "select business_id from staging.stg_sage__businesses where name = 'Cascade Goods Inc.'"
+    )
+    with duckdb.connect(str(database)) as db:
+        db.execute(
+            "insert into marts.reconciliation_failures (test_name, business_id, as_of_date, difference) "
+            "values ('assert_ar_open_items_tie_to_debtors_control', ?, date '2026-10-31', 12.5)",
+            [business_id],
+        )
+    [report] = run_notebooks(
+        NotebookRequest(database=database, out_dir=tmp_path / "out", businesses=["Cascade Goods Inc."])
+    )
+    page = report.html.read_text()
+    assert "Warning: 1 reconciliation(s) did not tie for Cascade Goods Inc." in page
+    assert "assert_ar_open_items_tie_to_debtors_control" in page
+    assert page.index("did not tie") < page.index("<img ")  # above the charts
+    assert report.summary["reconciliations_failed"] == ["assert_ar_open_items_tie_to_debtors_control"]
+    assert len(report.charts) == len(CHARTS)  # drawn all the same
