@@ -31,7 +31,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
-from pipelines.marts import MartsError
+from pipelines.marts import MartsError, MartsReport
 from pipelines.notebook import NotebookCellError, NotebookInputError, NotebookRequest, run_notebooks
 from pipelines.report import print_notebook_reports, print_report
 from pipelines.runner import (
@@ -314,7 +314,27 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return EXIT_SAGE
-    return EXIT_MARTS if report.marts is not None and not report.marts.ok else EXIT_OK
+    if report.marts is not None and not report.marts.ok:
+        print(f"sage-pipeline run: the data loaded, but {marts_failure(report.marts)}", file=sys.stderr)
+        return EXIT_MARTS
+    return EXIT_OK
+
+
+def marts_failure(marts: MartsReport) -> str:
+    """What failed in ``dbt build``, in one line: the reconciliations that did not tie first."""
+    named = marts.reconciliations_failed
+    if named:
+        return (
+            f"{len(named)} reconciliation(s) did not tie: {', '.join(named)}; every mart was built, and "
+            "the differences are in marts.reconciliation_failures"
+        )
+    first = marts.failures[0] if marts.failures else "see dbt's logs"
+    more = (
+        f" (and {len(marts.failures) - 1} more; the run summary lists them)"
+        if len(marts.failures) > 1
+        else ""
+    )
+    return f"dbt build failed: {first}{more}"
 
 
 def command_notebook(args: argparse.Namespace, out: TextIO) -> int:

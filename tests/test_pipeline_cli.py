@@ -17,6 +17,7 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -548,6 +549,21 @@ def test_run_builds_the_marts_and_exits_6_when_a_reconciliation_fails(
     failed = cli(*run, "--dbt-project-dir", str(project), env=home.env, cwd=home.root, timeout=900)
     assert failed.returncode == 6, failed.stdout + failed.stderr
     assert "dbt build FAILED" in failed.stdout and "assert_books_are_broken" in failed.stdout
+    line = one_error_line(failed, "run")
+    assert "the data loaded, but dbt build failed" in line and "assert_books_are_broken" in line, line
+
+    # A reconciliation that does not tie is recorded, not fatal to the marts: exit 6 names it.
+    (project / "tests" / "assert_books_are_broken.sql").unlink()
+    (project / "tests" / "reconciliation" / "assert_books_tie.sql").write_text(
+        "select business_id, as_of_date, 1.5 as difference from {{ ref('fct_ar_open_items') }} limit 1\n"
+    )
+    unreconciled = cli(*run, "--dbt-project-dir", str(project), env=home.env, cwd=home.root, timeout=900)
+    assert unreconciled.returncode == 6, unreconciled.stdout + unreconciled.stderr
+    line = one_error_line(unreconciled, "run")
+    assert "1 reconciliation(s) did not tie: assert_books_tie" in line, line
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        recorded = db.execute("select test_name, difference from marts.reconciliation_failures").fetchall()
+    assert recorded == [("assert_books_tie", Decimal("1.5"))]
 
 
 def test_the_demo_prints_a_query_command_that_a_fresh_clone_can_run(tmp_path: Path) -> None:
