@@ -100,6 +100,8 @@ def build_marts(request: MartsRequest) -> MartsReport:
     warned = [r for r in results if r.get("status") == "warn" and r.get("unique_id") in reconciliations]
     failures += [f"{_describe(r)} ({_where_recorded(r)})" for r in warned]
     failures += _missing_roles(completed.stdout)
+    if completed.returncode != 0 and not failures:  # e.g. the on-run-end hook: no node failed
+        failures.append(_last_error_line(completed.stdout + completed.stderr))
     ok = completed.returncode == 0 and not failures
     names = [str(r.get("unique_id")).rsplit(".", 1)[-1] for r in warned]
     return MartsReport(ok, seconds, dict(statuses), failures, target_dir, names)

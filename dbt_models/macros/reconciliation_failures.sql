@@ -39,8 +39,8 @@
             {%- endfor -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- do adapter.create_schema(table) -%}  {#- the adapter's own DDL: DuckDB and PostgreSQL alike -#}
     {%- call statement('reconciliation_failures') -%}
-        create schema if not exists {{ table.include(identifier=false) }};
         create table if not exists {{ table }} (
             test_name varchar,
             business_id varchar,
