@@ -10,6 +10,7 @@ business into HTML and PNGs. Nothing here is special-cased for the sandbox.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -107,7 +108,8 @@ def run_demo(invoices: int, folder: str, out: TextIO) -> int:
 def query_command(database: Path, sql: str) -> str:
     """A shell command that runs ``sql`` on the warehouse with what a fresh clone has: the project's
     Python and its duckdb package (the DuckDB command-line tool is not installed)."""
-    code = f"import duckdb; duckdb.connect({str(database)!r}, read_only=True).sql({sql!r}).show()"
+    connect = f"duckdb.connect({json.dumps(str(database))}, read_only=True)"
+    code = f"import duckdb; {connect}.sql({json.dumps(sql)}).show()"
     return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
 
 
