@@ -32,7 +32,7 @@ from filelock import FileLock, Timeout
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
 from pipelines.settings import hard_delete_setting, strict_setting
 from sage_source import apply_deletions, sage_accounting
-from sage_source.outcomes import FAILED, SKIPPED
+from sage_source.outcomes import FAILED, SKIPPED, Outcome
 from sage_source.settings import OUTCOMES_TABLE
 
 log = logging.getLogger("sage_pipeline")
@@ -71,21 +71,6 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
-class UnitOutcome:
-    """What happened to one business × resource in this run (a row of ``sage_resource_outcomes``)."""
-
-    business_id: str
-    resource: str
-    outcome: str
-    http_status: int | None
-    message: str | None
-    rows: int
-    reread_rows: int
-    requests: int
-    reread_requests: int
-
-
-@dataclass(frozen=True)
 class RunReport:
     rows: dict[str, int]  # rows loaded per table in this run
     seconds: float
@@ -93,18 +78,18 @@ class RunReport:
     dataset: str
     pipeline: dlt.Pipeline
     marts: MartsReport | None = None  # None: not asked for, or no dbt profile for the destination
-    outcomes: tuple[UnitOutcome, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
     strict: bool = False
 
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
 
-    def with_outcome(self, outcome: str) -> list[UnitOutcome]:
+    def with_outcome(self, outcome: str) -> list[Outcome]:
         return [unit for unit in self.outcomes if unit.outcome == outcome]
 
     @property
-    def incomplete(self) -> list[UnitOutcome]:
+    def incomplete(self) -> list[Outcome]:
         """What makes the run fail (exit 4): failures, and skips when ``strict``."""
         return [u for u in self.outcomes if u.outcome == FAILED or (self.strict and u.outcome == SKIPPED)]
 
@@ -205,12 +190,12 @@ def run(request: RunRequest) -> RunReport:
         lock.release()
 
 
-def read_outcomes(pipeline: dlt.Pipeline, since: datetime) -> tuple[UnitOutcome, ...]:
+def read_outcomes(pipeline: dlt.Pipeline, since: datetime) -> tuple[Outcome, ...]:
     """This run's rows of ``sage_resource_outcomes``, as loaded (so the report is what landed).
 
     The run lock keeps other runs of this pipeline out, so the rows stamped since the run began
     are this run's."""
-    columns = ", ".join(f.name for f in fields(UnitOutcome))
+    columns = ", ".join(f.name for f in fields(Outcome))
     with pipeline.sql_client() as sql:
         if not sql.has_dataset():
             return ()
@@ -222,7 +207,7 @@ def read_outcomes(pipeline: dlt.Pipeline, since: datetime) -> tuple[UnitOutcome,
             )
         except DatabaseUndefinedRelation:
             return ()  # no business × resource ran (nothing was asked for)
-    return tuple(UnitOutcome(*row) for row in rows or [])
+    return tuple(Outcome(*row) for row in rows or [])
 
 
 # dbt profiles the project ships (dbt_models/profiles.yml), by dlt destination.
