@@ -47,11 +47,26 @@ LAST_MONTH_KPIS = """
 """
 
 
+# What did not tie when the marts were built (dbt's on-run-end hook records it; none when all tied).
+RECONCILIATION_FAILURES = """
+    select coalesce(businesses.name, failures.business_id, 'all businesses'), failures.test_name, count(*)
+    from marts.reconciliation_failures as failures
+    left join staging.stg_sage__businesses as businesses using (business_id)
+    group by all
+    order by 1, 2
+"""
+
+
 def print_marts_summary(database: Path, out: TextIO) -> None:
     with duckdb.connect(str(database), read_only=True) as db:
         cash = db.execute(CASH_TODAY).fetchall()
         aging = db.execute(AR_BY_BUCKET).fetchall()
         kpis = db.execute(LAST_MONTH_KPIS).fetchall()
+        recorded = db.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'reconciliation_failures'"
+        ).fetchone()
+        failures = db.execute(RECONCILIATION_FAILURES).fetchall() if recorded and recorded[0] else []
     if cash:
         print(f"\nCash today ({cash[0][4]}), per bank account:", file=out)
     for business, bank, currency, balance, _ in cash:
@@ -71,6 +86,11 @@ def print_marts_summary(database: Path, out: TextIO) -> None:
             f"CEI {_days(cei, '%')}",
             file=out,
         )
+
+    if failures:
+        print("\nReconciliations that did not tie (marts.reconciliation_failures):", file=out)
+    for business, test, rows in failures:
+        print(f"   {business:<28} {test} ({rows} row{'s' if rows != 1 else ''})", file=out)
 
 
 def _days(value: Decimal | None, unit: str = " days") -> str:
