@@ -263,7 +263,10 @@ def _amount(text: str) -> Decimal:
 
 
 def _names(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no resource: give one or more, comma-separated")
+    return names
 
 
 # -- commands -------------------------------------------------------------------------------------

@@ -149,6 +149,18 @@ def check_duckdb_name(path: Path, dataset: str) -> None:
         )
 
 
+def source_arguments(request: RunRequest) -> dict[str, Any]:
+    """What the run asks of the source: only what was given (flags, tests). A setting left out is
+    resolved by dlt from the environment and ``.dlt/`` files; passing ``None`` would hide it."""
+    given: dict[str, Any] = {
+        "resources": request.resources,
+        "business_ids": request.business_ids,
+        "start_date": request.start_date,
+        "full_refresh": request.full_refresh or None,
+    }
+    return {**{name: value for name, value in given.items() if value is not None}, **request.source_options}
+
+
 def run(request: RunRequest) -> RunReport:
     """Extract, load and apply deletions, holding the pipeline's run lock throughout."""
     lock = FileLock(str(lock_path(request)), mode=0o600)
@@ -160,13 +172,7 @@ def run(request: RunRequest) -> RunReport:
         started = time.perf_counter()
         began = datetime.now(UTC)  # before the source stamps its outcomes (``run_started_at``)
         pipeline = make_pipeline(request)
-        source = sage_accounting(
-            resources=request.resources,
-            business_ids=request.business_ids,
-            start_date=request.start_date,
-            full_refresh=request.full_refresh,
-            **request.source_options,
-        )
+        source = sage_accounting(**source_arguments(request))
         pipeline.run(source)
         outcomes = read_outcomes(pipeline, since=began)
         apply_deletions(pipeline, hard_delete=hard_delete_setting())

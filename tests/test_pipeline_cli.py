@@ -600,3 +600,78 @@ def test_a_read_only_user_loads_what_it_may_and_strict_makes_the_refusals_fail_t
         line = one_error_line(strict, "run")
         assert "2 business × resource(s) did not load" in line and "contact_allocations" in line, line
         assert "Business × resource: 2 loaded, 2 skipped" in strict.stdout
+
+
+# -- settings from files and the environment ----------------------------------------------------------
+
+SETTINGS_CASES: dict[str, tuple[str, str, tuple[str, ...], set[str], bool]] = {
+    # name: (where, TOML/env value of `resources`, extra flags, resources expected, one business only)
+    "resources from the environment": ("env", '["contacts"]', (), {"contacts"}, False),
+    "resources from .dlt/config.toml": ("toml", '["contacts"]', (), {"contacts"}, False),
+    "a flag beats the environment": (
+        "env",
+        '["contacts"]',
+        ("--resources", "tax_rates"),
+        {"tax_rates"},
+        False,
+    ),
+    "business_ids from the environment": ("env", '["contacts"]', (), {"contacts"}, True),
+}
+
+
+@pytest.mark.parametrize("case", list(SETTINGS_CASES))
+def test_documented_settings_reach_the_run_from_files_and_the_environment(
+    case: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    """`sage-pipeline run` passes only the flags given, so dlt resolves the rest (env over files)."""
+    where, resources, flags, expected, one_business = SETTINGS_CASES[case]
+    home = new_home(tmp_path, server)
+    first = next(iter(sandbox_businesses(server)))
+    settings = {"resources": resources, **({"business_ids": f'["{first}"]'} if one_business else {})}
+    if where == "env":
+        home.env.update({f"{PREFIX}{name.upper()}": value for name, value in settings.items()})
+    else:
+        (home.root / ".dlt").mkdir()
+        lines = "".join(f"{name} = {value}\n" for name, value in settings.items())
+        (home.root / ".dlt" / "config.toml").write_text(f"[sources.sage_accounting]\n{lines}")
+    result = cli(
+        "run",
+        "--pipelines-dir",
+        str(home.pipelines),
+        "--skip-dbt",
+        "--quiet",
+        *flags,
+        env=home.env,
+        cwd=home.root,
+    )
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        ran = set(db.execute("select business_id, resource from sage.sage_resource_outcomes").fetchall())
+    businesses = {first} if one_business else set(sandbox_businesses(server))
+    assert ran == {(b, r) for b in businesses for r in expected}
+
+
+def test_start_date_from_config_toml_loads_only_what_changed_since(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    home = new_home(tmp_path, server)
+    (home.root / ".dlt").mkdir()
+    (home.root / ".dlt" / "config.toml").write_text('[sources.sage_accounting]\nstart_date = "2026-11-10"\n')
+    result = cli(*home.run_args("--quiet", resources="sales_invoices"), env=home.env, cwd=home.root)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        loaded, oldest = db.execute(
+            "select count(*), min(updated_at) from sage.sales_invoices"
+        ).fetchone() or (0, None)
+    everything = sum(len(invoices_per_business(server, b)) for b in sandbox_businesses(server))
+    assert 0 < loaded < everything
+    assert oldest is not None and oldest.date().isoformat() >= "2026-11-10"
+
+
+def test_resources_that_name_nothing_are_refused(server: SandboxServer, tmp_path: Path) -> None:
+    home = new_home(tmp_path, server)
+    result = cli(
+        "run", "--pipelines-dir", str(home.pipelines), "--resources", ",", env=home.env, cwd=home.root
+    )
+    assert result.returncode == 2 and "names no resource" in result.stderr, result.stderr
+    assert not home.database.exists()
