@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.destinations.exceptions import DestinationConnectionError
@@ -85,8 +85,15 @@ exit codes: 0 done · 2 bad settings · 3 run `sage-pipeline auth` · 4 Sage fai
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CONFIG, f"{self.prog}: {message} (`{self.prog} --help` lists the options)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sage-pipeline",
         description=DESCRIPTION,
         epilog=EPILOG,

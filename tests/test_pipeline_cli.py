@@ -668,10 +668,16 @@ def test_start_date_from_config_toml_loads_only_what_changed_since(
     assert oldest is not None and oldest.date().isoformat() >= "2026-11-10"
 
 
-def test_resources_that_name_nothing_are_refused(server: SandboxServer, tmp_path: Path) -> None:
-    home = new_home(tmp_path, server)
-    result = cli(
-        "run", "--pipelines-dir", str(home.pipelines), "--resources", ",", env=home.env, cwd=home.root
-    )
-    assert result.returncode == 2 and "names no resource" in result.stderr, result.stderr
-    assert not home.database.exists()
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--as-of-date", "2026/01/01"), "'2026/01/01' is not a date: use YYYY-MM-DD"),
+        (("--resources", ","), "names no resource"),
+    ],
+    ids=["date", "resources"],
+)
+def test_a_bad_argument_is_one_line_and_exit_2(args: tuple[str, ...], says: str, tmp_path: Path) -> None:
+    result = cli("run", *args, env=clean_env(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result, "run")
+    assert says in line and "sage-pipeline run --help" in line, line
