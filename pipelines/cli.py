@@ -8,7 +8,8 @@ Exit codes (for schedulers):
   4   Sage failed or refused after retries, or sent data we cannot read: try again later (a run
       loads every business × resource it can, and exits 4 at the end naming those that failed,
       or, with --strict, those Sage refused or does not offer)
-  5   the destination failed to load (the data stays staged; the next run retries it)
+  5   the destination failed to load (the data stays staged; the next run retries it), or holds
+      a key twice after the load (named; a --full-refresh rewrites them)
   6   the data loaded, but dbt build failed (a model or a reconciliation)
   7   the notebook failed in a cell (the cell and the error are named; the executed notebook is kept)
   75  another run of this pipeline is in progress (nothing was done)
@@ -31,6 +32,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
+from pipelines.integrity import DuplicateKeysError
 from pipelines.marts import MartsError, MartsReport
 from pipelines.notebook import NotebookCellError, NotebookInputError, NotebookRequest, run_notebooks
 from pipelines.report import print_notebook_reports, print_report
@@ -401,6 +403,8 @@ def classify(error: BaseException) -> tuple[int, str]:
             return EXIT_CONFIG, str(cause)
         if isinstance(cause, NotebookCellError):
             return EXIT_NOTEBOOK, str(cause)
+        if isinstance(cause, DuplicateKeysError):
+            return EXIT_LOAD, f"the destination holds {cause}"
         if isinstance(cause, ConfigFieldMissingException):
             return EXIT_CONFIG, _missing_settings(cause)
         if isinstance(cause, DestinationConnectionError):  # e.g. a DuckDB path that cannot be opened

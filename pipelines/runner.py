@@ -1,7 +1,10 @@
 """One scheduled run: lock, extract from Sage, load, mark deletions, report.
 
 * A run lock (``filelock``, beside dlt's pipeline folder) keeps two runs of the same pipeline
-  from interleaving; the second one gets :class:`RunLocked` and leaves everything untouched.
+  from interleaving; the second one gets :class:`RunLocked` and leaves everything untouched. A
+  DuckDB file has a second lock beside it, per dataset, which any pipeline name or folder takes.
+* What a killed run extracted but did not load is loaded first (:mod:`pipelines.pending`), and
+  after the load no key may be in the dataset twice (:mod:`pipelines.integrity`, exit 5).
 * DuckDB is the default destination (a file path may be given); any other dlt destination is
   chosen by name and configured the dlt way (``DESTINATION__<NAME>__CREDENTIALS``, ...).
 * Deletions are applied after the load (:func:`sage_source.apply_deletions`).
@@ -17,6 +20,7 @@ import contextlib
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +33,9 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
 
+from pipelines.integrity import LOAD_ID_SETTING, DuplicateKeysError, duplicate_keys
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
+from pipelines.pending import finish_pending
 from pipelines.settings import hard_delete_setting, strict_setting
 from sage_source import apply_deletions, sage_accounting
 from sage_source.outcomes import FAILED, SKIPPED, Outcome
@@ -163,37 +169,76 @@ def source_arguments(request: RunRequest) -> dict[str, Any]:
 
 def run(request: RunRequest) -> RunReport:
     """Extract, load and apply deletions, holding the pipeline's run lock throughout."""
-    lock = FileLock(str(lock_path(request)), mode=0o600)
+    with contextlib.ExitStack() as locks:
+        locks.enter_context(_locked(lock_path(request), f"another run of pipeline {request.pipeline_name!r}"))
+        database = (
+            duckdb_path(request.duckdb_path, request.pipeline_name)
+            if request.destination == "duckdb"
+            else None
+        )
+        if database is not None and _folder_ready(database):
+            database = database.resolve()  # one lock whatever path (or link) names the file
+            dataset_lock = database.with_name(f"{database.name}.{request.dataset}.lock")
+            locks.enter_context(
+                _locked(dataset_lock, f"another run into dataset {request.dataset!r} of {database}")
+            )
+        return _run(request)
+
+
+def _folder_ready(database: Path) -> bool:
+    """The DuckDB file's folder exists or was made (if not, opening the file fails, saying why)."""
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _locked(path: Path, holder: str) -> Iterator[None]:
+    lock = FileLock(str(path), mode=0o600)
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise RunLocked(f"another run of pipeline {request.pipeline_name!r} is in progress") from None
+        raise RunLocked(f"{holder} is in progress") from None
     try:
-        started = time.perf_counter()
-        began = datetime.now(UTC)  # before the source stamps its outcomes (``run_started_at``)
-        pipeline = make_pipeline(request)
-        source = sage_accounting(**source_arguments(request))
-        pipeline.run(source)
-        outcomes = read_outcomes(pipeline, since=began)
-        apply_deletions(pipeline, hard_delete=hard_delete_setting())
-        marts = _build_marts(request, pipeline) if request.build_marts else None
-        trace = pipeline.last_trace
-        counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
-        rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
-        return RunReport(
-            rows=rows,
-            seconds=time.perf_counter() - started,
-            destination=str(
-                pipeline.destination.destination_name if pipeline.destination else request.destination
-            ),
-            dataset=request.dataset,
-            pipeline=pipeline,
-            marts=marts,
-            outcomes=outcomes,
-            strict=strict_setting() if request.strict is None else request.strict,
-        )
+        yield
     finally:
         lock.release()
+
+
+def _run(request: RunRequest) -> RunReport:
+    started = time.perf_counter()
+    began = datetime.now(UTC)  # before the source stamps its outcomes (``run_started_at``)
+    pipeline = make_pipeline(request)
+    # Every row carries the id of its load package: what lets an interrupted append be undone
+    # (``pipelines.pending``) and the keys each load wrote be checked (``pipelines.integrity``).
+    dlt.config[LOAD_ID_SETTING] = True
+    resumed = finish_pending(pipeline)
+    source = sage_accounting(**source_arguments(request))
+    pipeline.run(source)
+    info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
+    duplicates = duplicate_keys(pipeline, [*resumed, *(info.loads_ids if info else [])])
+    if duplicates:
+        raise DuplicateKeysError(duplicates)
+    outcomes = read_outcomes(pipeline, since=began)
+    apply_deletions(pipeline, hard_delete=hard_delete_setting())
+    marts = _build_marts(request, pipeline) if request.build_marts else None
+    trace = pipeline.last_trace
+    counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
+    rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
+    return RunReport(
+        rows=rows,
+        seconds=time.perf_counter() - started,
+        destination=str(
+            pipeline.destination.destination_name if pipeline.destination else request.destination
+        ),
+        dataset=request.dataset,
+        pipeline=pipeline,
+        marts=marts,
+        outcomes=outcomes,
+        strict=strict_setting() if request.strict is None else request.strict,
+    )
 
 
 def read_outcomes(pipeline: dlt.Pipeline, since: datetime) -> tuple[Outcome, ...]:

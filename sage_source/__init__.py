@@ -24,6 +24,7 @@ from dlt.extract.resource import DltResource
 from sage_source.connection import ConnectionSettings, SageConnection
 from sage_source.deletions import apply_deletions
 from sage_source.errors import SageSourceError
+from sage_source.first_load import appendable
 from sage_source.resources import SyncOptions, businesses_resource, financial_settings_resource, list_resource
 from sage_source.settings import (
     DEFAULT_API_BASE_URL,
@@ -116,7 +117,9 @@ def sage_accounting(
         out.append(businesses_resource(businesses, client))
     if "financial_settings" in chosen:
         out.append(financial_settings_resource(businesses, client, options))
-    out.extend(list_resource(e, businesses, client, options) for e in ENDPOINTS if e.name in chosen)
+    endpoints = [e for e in ENDPOINTS if e.name in chosen]
+    appended = appendable(endpoints, businesses, full_refresh)
+    out.extend(list_resource(e, businesses, client, options, append=e.name in appended) for e in endpoints)
     return out
 
 

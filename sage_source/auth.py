@@ -1,6 +1,9 @@
 """Access tokens for every request, refreshed safely.
 
-* Proactive: a token with less than ``skew`` seconds left is refreshed before it is used.
+* Proactive: a token with less than ``skew`` seconds left (60, or a quarter of its lifetime if
+  that is less) is refreshed before it is used. Each refresh is a moment in which a killed
+  process loses the chain (Sage has rotated the token; the answer never reached the disk), so a
+  short-lived token is not refreshed on every request.
 * Check-after-lock: a refresh takes the store's lock and re-reads the store first; if another
   process (or thread) already refreshed, its token is used and no second refresh is sent (a
   second refresh with the same refresh token would be a reuse, which Sage punishes by revoking
@@ -56,7 +59,7 @@ class TokenManager:
     def access_token(self) -> str:
         """A valid access token, refreshing first if the current one is about to expire."""
         tokens = self._tokens
-        if tokens is not None and tokens.access_token and tokens.access_valid_for(self._clock()) > self._skew:
+        if tokens is not None and tokens.access_token and self._fresh(tokens, self._clock()):
             return tokens.access_token
         return self.refresh(stale=tokens.access_token if tokens else None)
 
@@ -65,11 +68,7 @@ class TokenManager:
         with self._lock, self.store.lock():
             current = self.store.load() or self._seeded()
             now = self._clock()
-            if (
-                current.access_token
-                and current.access_token != stale
-                and current.access_valid_for(now) > self._skew
-            ):
+            if current.access_token and current.access_token != stale and self._fresh(current, now):
                 self._tokens = current  # another process refreshed while we waited for the lock
                 return current.access_token
             if current.refresh_expired(now):
@@ -79,6 +78,11 @@ class TokenManager:
             self._tokens = renewed
             assert renewed.access_token is not None
             return renewed.access_token
+
+    def _fresh(self, tokens: TokenSet, now: float) -> bool:
+        """Valid for longer than the skew: 60 s, or a quarter of the token's lifetime if shorter."""
+        lifetime = tokens.access_expires_at - tokens.saved_at
+        return tokens.access_valid_for(now) > min(self._skew, max(lifetime, 0.0) / 4)
 
     def _seeded(self) -> TokenSet:
         """An empty store takes the configured refresh token once; after that the store owns it."""

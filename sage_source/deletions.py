@@ -24,6 +24,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 from dlt.common.schema.utils import has_table_seen_data
 
 from sage_source.models import TIMESTAMP, keys_required
@@ -34,13 +35,21 @@ log = logging.getLogger("sage_source")
 DELETIONS_HINTS = dlt.mark.make_hints(
     table_name=DELETIONS_TABLE, write_disposition=MERGE, primary_key=("business_id", "resource", "id")
 )
-# A new sweep of a business × resource replaces the previous one (merge key); the header row of a
-# sweep has the id "" (never a Sage id).
+# One row per business × resource × id, re-dated by each sweep that lists it; the header row of a
+# sweep has the id "" (never a Sage id) and dates the newest sweep. Rows of ids a newer sweep no
+# longer lists are pruned by ``apply_deletions``. (A merge key on ``business_id, resource`` would
+# replace a sweep whole, but beside the primary key dlt joins the two with OR, which no database
+# can hash: a second full refresh took minutes.)
 SWEEPS_HINTS = dlt.mark.make_hints(
     table_name=SWEEPS_TABLE,
     write_disposition=MERGE,
     primary_key=("business_id", "resource", "id"),
-    merge_key=("business_id", "resource"),
+    # ``merge_key`` False: datasets loaded before kept the old hint in their schema.
+    columns={
+        "business_id": {"merge_key": False},
+        "resource": {"merge_key": False},
+        "swept_at": {"dedup_sort": "desc"},
+    },
 )
 HEADER_ID = ""
 
@@ -60,7 +69,8 @@ def tombstones(business_id: str, resource: str, ids: pa.Array, deleted_at: pa.Ar
 
 def sweep(business_id: str, resource: str, ids: list[pa.Array], swept_at: datetime) -> pa.Table:
     """Rows of ``sage_id_sweeps``: the ids a listing found, plus the header row that dates it."""
-    listed = pa.concat_arrays([pa.array([HEADER_ID], pa.string()), *ids])
+    found = pc.unique(pa.chunked_array(ids, pa.string())) if ids else pa.array([], pa.string())
+    listed = pa.concat_arrays([pa.array([HEADER_ID], pa.string()), found])
     table = pa.table(
         {
             "business_id": pa.array([business_id] * len(listed), pa.string()),
@@ -93,6 +103,7 @@ def apply_deletions(pipeline: dlt.Pipeline, hard_delete: bool = False) -> None:
             if name in resources_with.get(DELETIONS_TABLE, ()):
                 sql.execute_sql(_mark_tombstoned(target, q(DELETIONS_TABLE), name))
             if name in resources_with.get(SWEEPS_TABLE, ()):
+                sql.execute_sql(_prune_swept(q(SWEEPS_TABLE), name))
                 sql.execute_sql(_mark_swept(target, q(SWEEPS_TABLE), name))
             if hard_delete:
                 for child in _children(name, tables):
@@ -125,6 +136,18 @@ def _mark_tombstoned(target: str, deletions: str, resource: str) -> str:
         f"UPDATE {target} SET is_deleted = TRUE, "
         f"deleted_at = (SELECT MAX(d.deleted_at) FROM {deletions} d WHERE {match}) "
         f"WHERE NOT COALESCE(is_deleted, FALSE) AND EXISTS (SELECT 1 FROM {deletions} d WHERE {match})"
+    )
+
+
+def _prune_swept(sweeps: str, resource: str) -> str:
+    """Ids only an older sweep listed (each sweep re-dates the ids it lists): the newest counts."""
+    header = (
+        f"h.business_id = {sweeps}.business_id AND h.resource = {sweeps}.resource "
+        f"AND h.id = {_literal(HEADER_ID)}"
+    )
+    return (
+        f"DELETE FROM {sweeps} WHERE resource = {_literal(resource)} AND id <> {_literal(HEADER_ID)} "
+        f"AND swept_at < (SELECT MAX(h.swept_at) FROM {sweeps} h WHERE {header})"
     )
 
 

@@ -65,8 +65,16 @@ class SyncOptions:
 
 
 def list_resource(
-    endpoint: Endpoint, business_ids: list[str], client: SageClient, options: SyncOptions
+    endpoint: Endpoint,
+    business_ids: list[str],
+    client: SageClient,
+    options: SyncOptions,
+    append: bool = False,
 ) -> DltResource:
+    """``append``: a first load of these businesses, with none of their keys in the destination
+    (:mod:`sage_source.first_load`), lands by appending, in half the destination's time. Rows read
+    twice within the run are dropped at the source (``FirstSighting``, ``Batch.supersede``), so
+    nothing is appended twice."""
     reader = PageReader(endpoint.name, endpoint.children)
 
     @dlt.resource(
@@ -74,15 +82,8 @@ def list_resource(
     )
     def rows() -> Iterator[Any]:
         state = dlt.current.resource_state()
-        # No business of this run has been loaded before, so no key of this run can be in the
-        # tables yet (keys start with business_id): appending loads the same rows as a merge,
-        # in half the destination's time. Rows read twice within the run are dropped at the
-        # source (``FirstSighting``, ``Batch.supersede``), so nothing is appended twice.
-        first_load = not options.full_refresh and not any(
-            Cursor(state.get(business_id, {})).synced for business_id in business_ids
-        )
         # One batch across businesses: rows carry business_id, and dlt's cost is per item.
-        batch = Batch(endpoint.name, options.batch_rows, append=first_load)
+        batch = Batch(endpoint.name, options.batch_rows, append=append)
         for business_id in business_ids:
             cursor = Cursor(state.setdefault(business_id, {}))
             sync = partial(_sync, endpoint, business_id, cursor, reader, client, options, batch)

@@ -10,7 +10,7 @@ wide as the load and never drifts from it. The names follow fixed rules rather t
   ``contact__displayed_as`` → ``contact_displayed_as``, ``main_address__city`` → ``main_address_city``;
 - ``is_deleted`` is never null, and on ``transactions`` / ``ledger_entries`` also carries Sage's own
   ``deleted`` flag; documents with a status get ``is_void``, ``is_draft`` and ``is_posted``;
-- dlt's bookkeeping (``links``, the child-replacement marker) is dropped;
+- dlt's bookkeeping (``links``, the child-replacement marker, ``_dlt_load_id``) is dropped;
 - each view reads ``sage_source(table)`` (``dbt_models/macros/sage_source.sql``): the loaded table,
   or an empty one typed from the columns ``_sage__sources.yml`` declares when the load has not
   created it yet.
@@ -32,7 +32,7 @@ import duckdb
 
 STAGING = Path(__file__).resolve().parent.parent / "dbt_models" / "models" / "staging"
 SKIPPED_TABLES = {"sage_deletions", "sage_id_sweeps"}  # the source's own bookkeeping, read by apply_deletions
-DROPPED_COLUMNS = {"links", "_sage_replaced", "deleted"}
+DROPPED_COLUMNS = {"links", "_sage_replaced", "deleted", "_dlt_load_id"}
 SINGULAR = {
     "businesses": "business",
     "financial_settings": "financial_settings",
