@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
 
+from pipelines.disk import disk_full
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
 from pipelines.settings import hard_delete_setting, strict_setting
 from sage_source import apply_deletions, sage_accounting
@@ -169,31 +171,52 @@ def run(request: RunRequest) -> RunReport:
     except Timeout:
         raise RunLocked(f"another run of pipeline {request.pipeline_name!r} is in progress") from None
     try:
-        started = time.perf_counter()
-        began = datetime.now(UTC)  # before the source stamps its outcomes (``run_started_at``)
-        pipeline = make_pipeline(request)
-        source = sage_accounting(**source_arguments(request))
-        pipeline.run(source)
-        outcomes = read_outcomes(pipeline, since=began)
-        apply_deletions(pipeline, hard_delete=hard_delete_setting())
-        marts = _build_marts(request, pipeline) if request.build_marts else None
-        trace = pipeline.last_trace
-        counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
-        rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
-        return RunReport(
-            rows=rows,
-            seconds=time.perf_counter() - started,
-            destination=str(
-                pipeline.destination.destination_name if pipeline.destination else request.destination
-            ),
-            dataset=request.dataset,
-            pipeline=pipeline,
-            marts=marts,
-            outcomes=outcomes,
-            strict=strict_setting() if request.strict is None else request.strict,
-        )
+        return _run_locked(request)
+    except Exception as error:
+        full = disk_full(error, written_folders(request))
+        if full is None:
+            raise
+        raise full from error
     finally:
         lock.release()
+
+
+def _run_locked(request: RunRequest) -> RunReport:
+    started = time.perf_counter()
+    began = datetime.now(UTC)  # before the source stamps its outcomes (``run_started_at``)
+    pipeline = make_pipeline(request)
+    source = sage_accounting(**source_arguments(request))
+    pipeline.run(source)
+    outcomes = read_outcomes(pipeline, since=began)
+    apply_deletions(pipeline, hard_delete=hard_delete_setting())
+    marts = _build_marts(request, pipeline) if request.build_marts else None
+    trace = pipeline.last_trace
+    counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
+    rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
+    return RunReport(
+        rows=rows,
+        seconds=time.perf_counter() - started,
+        destination=str(
+            pipeline.destination.destination_name if pipeline.destination else request.destination
+        ),
+        dataset=request.dataset,
+        pipeline=pipeline,
+        marts=marts,
+        outcomes=outcomes,
+        strict=strict_setting() if request.strict is None else request.strict,
+    )
+
+
+def written_folders(request: RunRequest) -> list[Path]:
+    """Where a run writes, for naming the full disk when an error names no file: dlt's pipeline
+    folder, the DuckDB file's folder and the temporary folder (rows held while a list is read)."""
+    folders = [Path(request.pipelines_dir or get_dlt_pipelines_dir())]
+    if request.destination == "duckdb":
+        with contextlib.suppress(Exception):
+            database = duckdb_path(request.duckdb_path, request.pipeline_name)
+            if database is not None:
+                folders.append(database.resolve().parent)
+    return [*folders, Path(tempfile.gettempdir())]
 
 
 def read_outcomes(pipeline: dlt.Pipeline, since: datetime) -> tuple[Outcome, ...]:
