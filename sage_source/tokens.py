@@ -178,21 +178,25 @@ class FileTokenStore:
                 newest is None or candidate.saved_at > newest[0].saved_at
             ):
                 newest = (candidate, path, data)
-        if newest is not None:
-            _, path, data = newest
-            descriptor = os.open(path, os.O_RDWR)
-            try:
-                os.fchmod(descriptor, 0o600)
-                os.ftruncate(descriptor, len(data))
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
-            path.replace(self.path)
-            _fsync_folder(self.folder)
-            log.warning("recovered the newest token set from %s (a save was interrupted)", path.name)
-        for path in leftovers:
-            if newest is None or path != newest[1]:
-                path.unlink(missing_ok=True)
+        try:
+            if newest is not None:
+                _, path, data = newest
+                descriptor = os.open(path, os.O_RDWR)
+                try:
+                    os.fchmod(descriptor, 0o600)
+                    os.ftruncate(descriptor, len(data))
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
+                path.replace(self.path)
+                _fsync_folder(self.folder)
+                log.warning("recovered the newest token set from %s (a save was interrupted)", path.name)
+            for path in leftovers:
+                if newest is None or path != newest[1]:
+                    path.unlink(missing_ok=True)
+        except OSError as exc:
+            kept = f"{NOTHING_SENT}; the files {self._prefix}*.tmp there are kept for the next run"
+            raise TokenStoreUnwritableError(self.folder, exc, kept) from None
         return newest[0] if newest else None
 
     @property
