@@ -12,6 +12,8 @@ Exit codes (for schedulers):
       a key twice after the load (named; a --full-refresh rewrites them)
   6   the data loaded, but dbt build failed (a model or a reconciliation)
   7   the notebook failed in a cell (the cell and the error are named; the executed notebook is kept)
+  74  a disk is full (the token store's, the DuckDB file's, dlt's pipeline folder's...; the folder is
+      named): free space there and run again. The token chain is intact: no `auth` needed
   75  another run of this pipeline is in progress (nothing was done)
   130 interrupted
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 import webbrowser
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -32,6 +35,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
+from pipelines.disk import chain, disk_full, mentions_full_disk
 from pipelines.integrity import DuplicateKeysError
 from pipelines.marts import MartsError, MartsReport
 from pipelines.notebook import NotebookCellError, NotebookInputError, NotebookRequest, run_notebooks
@@ -53,6 +57,7 @@ from sage_source.errors import (
     SageApiError,
     SageDataError,
     SageSourceError,
+    TokenStoreUnwritableError,
     UnsafeNextLinkError,
 )
 from sage_source.settings import RESOURCE_NAMES
@@ -60,6 +65,7 @@ from sage_source.settings import RESOURCE_NAMES
 EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_REAUTH, EXIT_SAGE, EXIT_LOAD, EXIT_LOCKED = 0, 1, 2, 3, 4, 5, 75
 EXIT_MARTS = 6  # the load is in; dbt build failed (a model, or a reconciliation an accountant would run)
 EXIT_NOTEBOOK = 7  # a cell of the cash-flow notebook raised
+EXIT_DISK = 74  # sysexits EX_IOERR: a disk is full (or over quota); the folder is named
 
 DESCRIPTION = """\
 Load Sage Business Cloud Accounting books into DuckDB (or any dlt destination).
@@ -83,7 +89,8 @@ The DuckDB file can also come from DESTINATION__DUCKDB__CREDENTIALS.
 
 exit codes: 0 done · 2 bad settings · 3 run `sage-pipeline auth` · 4 Sage failed, try later ·
 5 destination failed · 6 loaded, but dbt build failed (a model or a reconciliation) ·
-7 the notebook failed in a cell · 75 another run in progress · 1 a bug (rerun with --debug)
+7 the notebook failed in a cell · 74 a disk is full (the folder is named) ·
+75 another run in progress · 1 a bug (rerun with --debug)
 """
 
 
@@ -391,10 +398,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
 
 def classify(error: BaseException) -> tuple[int, str]:
     """The exit code and the one line to print for a failure (wrapped by dlt or not)."""
-    chain = list(_chain(error))
-    for cause in chain:
+    causes = list(chain(error))
+    full = disk_full(error)  # None when a SageSourceError (e.g. the token store's own) says more
+    if full is not None:
+        return EXIT_DISK, str(full)
+    for cause in causes:
         if isinstance(cause, RunLocked):
             return EXIT_LOCKED, f"{cause}; nothing was done. Try again when it has finished."
+        if isinstance(cause, TokenStoreUnwritableError):
+            return (EXIT_DISK if cause.disk_full else EXIT_CONFIG), str(cause)
         if isinstance(cause, ReauthorizationError):
             return EXIT_REAUTH, str(cause)
         if isinstance(cause, AmbiguousRefreshError | SageApiError | SageDataError | UnsafeNextLinkError):
@@ -409,25 +421,16 @@ def classify(error: BaseException) -> tuple[int, str]:
             return EXIT_CONFIG, _missing_settings(cause)
         if isinstance(cause, DestinationConnectionError):  # e.g. a DuckDB path that cannot be opened
             return EXIT_CONFIG, (
-                f"cannot open the destination: {_first_line(chain[-1])}. Check its settings "
+                f"cannot open the destination: {_first_line(causes[-1])}. Check its settings "
                 "(--duckdb, DESTINATION__<NAME>__CREDENTIALS) and run again"
             )
     step = getattr(error, "step", None)
     if step == "load":
-        return EXIT_LOAD, f"the destination failed to load: {_first_line(chain[-1])}"
+        return EXIT_LOAD, f"the destination failed to load: {_first_line(causes[-1])}"
     return (
         EXIT_BUG,
-        f"unexpected error: {type(chain[-1]).__name__}: {_first_line(chain[-1])} (rerun with --debug)",
+        f"unexpected error: {type(causes[-1]).__name__}: {_first_line(causes[-1])} (rerun with --debug)",
     )
-
-
-def _chain(error: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
 
 
 def _missing_settings(error: ConfigFieldMissingException) -> str:
@@ -472,6 +475,30 @@ def _configure_logging(args: argparse.Namespace) -> None:
     logging.getLogger("sage_source.outcomes").setLevel(logging.ERROR)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    dlt_logger = logging.getLogger("dlt")  # dlt's own logger: its handler, its level (runtime.log_level)
+    for earlier in [f for f in dlt_logger.filters if isinstance(f, _FullDiskNoise)]:
+        dlt_logger.removeFilter(earlier)  # main() called again in one process starts afresh
+    if not args.debug:
+        dlt_logger.addFilter(_FullDiskNoise())
+
+
+class _FullDiskNoise(logging.Filter):
+    """Drops dlt's records about a full disk, and what it logs after one: it logs each load job
+    that fails on it and each of its retries with DuckDB's traceback (thousands of lines), then
+    that the package was not fully loaded. The command's last line says it once, naming the
+    folder. ``--debug`` shows them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.disk_full = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.disk_full:
+            text = record.getMessage()
+            if record.exc_info and record.exc_info[1] is not None:
+                text += "".join(traceback.format_exception(record.exc_info[1]))
+            self.disk_full = mentions_full_disk(text)
+        return not self.disk_full
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
@@ -33,6 +34,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
 
+from pipelines.disk import disk_full
 from pipelines.integrity import LOAD_ID_SETTING, DuplicateKeysError, duplicate_keys
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
 from pipelines.pending import finish_pending
@@ -182,7 +184,13 @@ def run(request: RunRequest) -> RunReport:
             locks.enter_context(
                 _locked(dataset_lock, f"another run into dataset {request.dataset!r} of {database}")
             )
-        return _run(request)
+        try:
+            return _run(request)
+        except Exception as error:
+            full = disk_full(error, written_folders(request))
+            if full is None:
+                raise
+            raise full from error
 
 
 def _folder_ready(database: Path) -> bool:
@@ -239,6 +247,18 @@ def _run(request: RunRequest) -> RunReport:
         outcomes=outcomes,
         strict=strict_setting() if request.strict is None else request.strict,
     )
+
+
+def written_folders(request: RunRequest) -> list[Path]:
+    """Where a run writes, for naming the full disk when an error names no file: dlt's pipeline
+    folder, the DuckDB file's folder and the temporary folder (rows held while a list is read)."""
+    folders = [Path(request.pipelines_dir or get_dlt_pipelines_dir())]
+    if request.destination == "duckdb":
+        with contextlib.suppress(Exception):
+            database = duckdb_path(request.duckdb_path, request.pipeline_name)
+            if database is not None:
+                folders.append(database.resolve().parent)
+    return [*folders, Path(tempfile.gettempdir())]
 
 
 def read_outcomes(pipeline: dlt.Pipeline, since: datetime) -> tuple[Outcome, ...]:

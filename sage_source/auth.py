@@ -8,8 +8,12 @@
   process (or thread) already refreshed, its token is used and no second refresh is sent (a
   second refresh with the same refresh token would be a reuse, which Sage punishes by revoking
   the whole chain).
-* Persist-then-use: the new token set is saved (atomically) before the new access token leaves
-  this module.
+* Reserve-then-send: before a refresh is sent, room for its answer is reserved beside the store
+  (:meth:`FileTokenStore.reserve`); a full or read-only disk fails there, with nothing sent.
+* Persist-then-use: the new token set is saved (atomically, into the reserved space) before the
+  new access token leaves this module.
+* Recover-on-start: a save interrupted between its fsync and its rename is finished under the
+  lock before the store is read (:meth:`FileTokenStore.recover`).
 * No blind retry: a refresh whose answer is lost (timeout, dropped connection) may have rotated
   the token at Sage; it is not re-sent. Only a refresh that provably never left the machine
   (connection refused) is retried.
@@ -66,6 +70,7 @@ class TokenManager:
     def refresh(self, stale: str | None) -> str:
         """Get a fresh access token; ``stale`` is the one the caller found wanting (or None)."""
         with self._lock, self.store.lock():
+            self.store.recover()
             current = self.store.load() or self._seeded()
             now = self._clock()
             if current.access_token and current.access_token != stale and self._fresh(current, now):
@@ -73,8 +78,9 @@ class TokenManager:
                 return current.access_token
             if current.refresh_expired(now):
                 raise ReauthorizationError("the refresh token expired after 31 days without use")
-            renewed = self._post_refresh(current.refresh_token)
-            self.store.save(renewed)  # persist before anyone can use it
+            with self.store.reserve() as pending:  # a full disk fails here, before Sage rotates
+                renewed = self._post_refresh(current.refresh_token)
+                pending.commit(renewed)  # persist before anyone can use it
             self._tokens = renewed
             assert renewed.access_token is not None
             return renewed.access_token
@@ -121,15 +127,18 @@ class TokenManager:
             "client_id": self._client_id,
             "client_secret": self._client_secret,
         }
-        response = self._send(form)
-        if response.status_code != 200:
-            error = _oauth_error(response) or f"HTTP {response.status_code}"
-            raise SageSourceError(
-                f"Sage refused the authorization code ({error}); run `sage-pipeline auth` again"
-            )
-        tokens = TokenSet.from_response(response.json(), now=self._clock())
         with self._lock, self.store.lock():
-            self.store.save(tokens)
+            self.store.recover()  # leftovers of an interrupted save are of no use after a new consent
+            # A full disk fails here, before the code is spent.
+            with self.store.reserve("nothing was sent to Sage; run `sage-pipeline auth` again") as pending:
+                response = self._send(form)
+                if response.status_code != 200:
+                    error = _oauth_error(response) or f"HTTP {response.status_code}"
+                    raise SageSourceError(
+                        f"Sage refused the authorization code ({error}); run `sage-pipeline auth` again"
+                    )
+                tokens = TokenSet.from_response(response.json(), now=self._clock())
+                pending.commit(tokens)
             self._tokens = tokens
         return tokens
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
 
 class SageSourceError(Exception):
     """Base class: something the user or operator has to fix or know."""
@@ -14,6 +20,42 @@ class ReauthorizationError(SageSourceError):
         super().__init__(
             f"Sage needs to be authorised again ({reason}). Run `sage-pipeline auth`, then run again."
         )
+
+
+class TokenStoreInvalidError(ReauthorizationError):
+    """The token store holds something that is not a token set (``{}``, ``[]``, ``null``, not JSON)."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        SageSourceError.__init__(
+            self,
+            f"the token store {path} holds no usable tokens ({what}): run `sage-pipeline auth` to connect "
+            "again, or set token_store to the file that holds them",
+        )
+
+
+class TokenStoreUnwritableError(SageSourceError):
+    """The token store's folder cannot take a new token set (full disk, quota, read-only, permissions).
+
+    Raised before anything is sent to Sage, so the refresh-token chain is untouched; ``disk_full``
+    tells the CLI to exit 74 rather than 2."""
+
+    def __init__(self, folder: Path, error: OSError, consequence: str) -> None:
+        self.folder = folder
+        self.disk_full = error.errno in DISK_FULL_ERRNOS
+        super().__init__(f"{_cannot_write(folder, error)}; {consequence}")
+
+
+def _cannot_write(folder: Path, error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return f"the disk holding {folder} is full: free space there and run again"
+    if error.errno == errno.EDQUOT:
+        return f"the disk quota for {folder} is used up: free space there (or raise the quota) and run again"
+    if error.errno == errno.EROFS:
+        return f"{folder} is on a read-only file system: make it writable or set token_store elsewhere"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"{folder} is not writable by this user: fix its permissions or set token_store elsewhere"
+    reason = error.strerror or (os.strerror(error.errno) if error.errno else type(error).__name__)
+    return f"cannot write in {folder} ({reason}): fix it or set token_store elsewhere, and run again"
 
 
 class AmbiguousRefreshError(SageSourceError):

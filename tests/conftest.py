@@ -17,6 +17,7 @@ import pytest
 from sage_sandbox import SandboxConfig, SandboxServer
 from tests.marts_builds import Built, load_and_build
 from tests.sage_http import Api, login
+from tests.small_disk import SmallDisk, small_disk
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 SMALL = SandboxConfig(seed=7, invoices=150, history_days=400, now=NOW, frozen_clock=True)
@@ -94,3 +95,10 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Built]:
         return done[seed]
 
     return built_for
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 16 MiB tmpfs at ``tmp_path/disk`` to fill up (root only); unmounted after the test."""
+    with small_disk(tmp_path / "disk") as mounted:
+        yield mounted

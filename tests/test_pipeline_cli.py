@@ -681,3 +681,32 @@ def test_a_bad_argument_is_one_line_and_exit_2(args: tuple[str, ...], says: str,
     assert result.returncode == 2, result.stderr
     line = one_error_line(result, "run")
     assert says in line and "sage-pipeline run --help" in line, line
+
+
+# -- a token store that holds no tokens -----------------------------------------------------------
+
+NOT_TOKENS = {
+    "empty list": b"[]",
+    "empty object": b"{}",
+    "null": b"null",
+    "no refresh_token": b'{"access_token": "an-access-token", "saved_at": 1}',
+    "not json": b"<html>not a token store</html>",
+    "empty file": b"",
+}
+
+
+@pytest.mark.parametrize("content", list(NOT_TOKENS))
+@pytest.mark.parametrize("command", ["run", "businesses"])
+def test_a_token_store_without_tokens_asks_for_auth_in_one_line_exit_3(
+    content: str, command: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    home = new_home(tmp_path, server)  # with a refresh_token too: a broken store is not an empty one
+    home.token_store.write_bytes(NOT_TOKENS[content])
+    args = home.run_args("--quiet") if command == "run" else (command,)
+    result = cli(*args, env=home.env, cwd=home.root)
+    assert result.returncode == 3, result.stderr
+    line = one_error_line(result, command)
+    assert f"the token store {home.token_store} holds no usable tokens" in line, line
+    assert "run `sage-pipeline auth`" in line and "token_store" in line, line
+    assert home.token_store.read_bytes() == NOT_TOKENS[content]  # left for the user to look at
+    assert not home.database.exists()

@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,11 @@ from pipelines.runner import make_pipeline, run
 from sage_sandbox import SandboxServer
 from sage_source import apply_deletions, sage_accounting
 from sage_source.auth import SKEW_SECONDS, TokenManager
-from sage_source.errors import AmbiguousRefreshError, ReauthorizationError
-from sage_source.tokens import FileTokenStore, TokenSet
+from sage_source.errors import AmbiguousRefreshError, ReauthorizationError, TokenStoreUnwritableError
+from sage_source.tokens import RESERVED_BYTES, FileTokenStore, TokenSet
 from tests.pipeline_env import PREFIX, Connected, connect, patched_env
 from tests.sage_http import CLIENT_ID, CLIENT_SECRET, token_request
+from tests.small_disk import SmallDisk
 from tests.warehouse import mismatches
 
 Build = Callable[..., SandboxServer]
@@ -488,7 +490,101 @@ def test_a_run_whose_refresh_answer_is_lost_stops_and_keeps_the_chain(connected:
     assert len(load_ids(connected)) == len(loads) + 1
 
 
-# -- 6. tokens never leak ------------------------------------------------------------------------
+# -- 6. a save cut short, a disk that cannot take the next token -------------------------------
+
+
+def leftover(store: Path, name: str, data: bytes) -> Path:
+    """A temporary file as ``FileTokenStore`` names its own, 0600."""
+    path = store.parent / f".{store.name}.{name}.tmp"
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return path
+
+
+def test_a_newer_token_set_left_by_a_kill_before_the_rename_is_recovered_and_the_chain_survives(
+    connected: Connected,
+) -> None:
+    """A run killed (kill -9) after Sage rotated the token and the new set was written and
+    fsynced, but before the rename: the store holds the spent token, the temporary file the only
+    live one. The next run must use the temporary file's: the store's would be a reuse, and Sage
+    would revoke the whole chain."""
+    server = connected.server
+    connected.run(resources=RESOURCES)
+    spent = stored(connected)
+    answer = token_request(server.urls, grant_type="refresh_token", refresh_token=spent.refresh_token)
+    newest = TokenSet.from_response(answer.raise_for_status().json())  # what the killed run got
+    store = connected.token_store
+    kept = leftover(store, "killed", json.dumps(asdict(newest)).encode())
+    older = asdict(spent) | {"saved_at": spent.saved_at - 60}
+    others = [
+        leftover(store, "older", json.dumps(older).encode()),  # an earlier save, superseded
+        leftover(store, "cut", json.dumps(asdict(newest)).encode()[:40] + b"\0" * 100),  # cut short
+        leftover(store, "empty", b"\0" * RESERVED_BYTES),  # reserved, never written
+    ]
+    saved = store.read_bytes()
+    before = token_stats(server)
+    move_clock(server, ACCESS_TTL + 1)  # this run must refresh: with the store's token, a reuse
+
+    connected.run(resources=RESOURCES)
+
+    stats = token_stats(server)
+    assert stats["reuse_revocations"] == stats["rejected"] == 0, stats
+    assert stats["refreshed"] == before["refreshed"] + 1, stats
+    now = stored(connected)
+    assert store.read_bytes() != saved
+    assert now.saved_at > newest.saved_at
+    assert now.refresh_token not in {newest.refresh_token, spent.refresh_token}
+    assert file_mode(store) == 0o600
+    assert not kept.exists() and not any(path.exists() for path in others)
+    assert list(store.parent.glob(f".{store.name}.*")) == []
+    with connected.warehouse() as warehouse:
+        assert mismatches(warehouse, server.sandbox, resources=RESOURCES) == []
+
+
+def test_a_leftover_older_than_the_store_is_removed_and_not_used(connected: Connected) -> None:
+    server = connected.server
+    connected.run(resources=RESOURCES)
+    current = stored(connected)
+    store = connected.token_store
+    older = asdict(current) | {"saved_at": current.saved_at - 1}
+    stale = leftover(store, "stale", json.dumps(older).encode())
+    saved = store.read_bytes()
+    move_clock(server, ACCESS_TTL + 1)
+    connected.run(resources=RESOURCES)
+    assert not stale.exists()
+    assert token_stats(server)["reuse_revocations"] == 0
+    assert store.read_bytes() != saved and stored(connected).saved_at > current.saved_at
+
+
+def test_a_read_only_token_store_refuses_before_the_refresh_is_sent(
+    connected: Connected, disk: SmallDisk
+) -> None:
+    store = FileTokenStore(disk.path / "tokens.json")
+    store.save(TokenSet(refresh_token=connected.refresh_token))  # the seed, not yet used
+    saved = store.path.read_bytes()
+    disk.remount("ro")
+    before = token_stats(connected.server)
+    with httpx.Client() as http:
+        manager = TokenManager(
+            store,
+            token_url=connected.server.urls.token,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            http=http,
+        )
+        with pytest.raises(TokenStoreUnwritableError) as raised:
+            manager.access_token()
+    message = str(raised.value)
+    assert f"{disk.path} is on a read-only file system" in message, message
+    assert "no refresh was sent" in message and not raised.value.disk_full
+    assert connected.refresh_token not in message
+    assert manager.refreshes == 0 and token_stats(connected.server) == before
+    disk.remount("rw")
+    assert store.path.read_bytes() == saved
+    assert list(disk.path.glob(".tokens.json.*")) == []
+
+
+# -- 7. tokens never leak ------------------------------------------------------------------------
 
 
 def texts_in_files(folder: Path) -> Iterator[tuple[Path, str]]:
