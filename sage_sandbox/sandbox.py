@@ -11,10 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sage_sandbox.access import PRESETS, Roles
 from sage_sandbox.books.audit import audit
+from sage_sandbox.books.banking import JournalLine, journal
 from sage_sandbox.books.business import Business, Row
 from sage_sandbox.books.world import World
 from sage_sandbox.catalog import ENDPOINTS
@@ -100,6 +103,26 @@ class Sandbox:
             if position is None or not collection.is_live(position):
                 raise KeyError(f"{resource}/{row_id} is not a live row of business {business_id}")
             collection.delete(position, self.clock.now_ts())
+
+    def backdate_journal(self, business_id: str, days_ago: int, amount: Decimal) -> str:
+        """Post a journal dated ``days_ago`` days back, now: an accountant's late adjustment to an
+        old period (its ``updated_at`` is now, its ``date`` and its ledger entries are old).
+        Returns the journal's id."""
+        with self.lock:
+            biz = self.business(business_id)
+            today = datetime.fromtimestamp(self.clock.now_ts(), UTC).date()
+            position = journal(
+                biz,
+                date=(today - timedelta(days=days_ago)).isoformat(),
+                ts=self.clock.now_ts(),
+                reference=f"ADJ-{days_ago}",
+                description="Late accrual",
+                lines=[
+                    JournalLine("wages", "Accrued pay", debit=amount),
+                    JournalLine("payroll_liabilities", "Accrued pay", credit=amount),
+                ],
+            )
+            return str(biz["journals"].get(position)["id"])
 
     def move_clock(self, seconds: float) -> int:
         """Let time pass without business activity (token expiry, rate-limit windows)."""

@@ -32,7 +32,8 @@ import duckdb
 
 STAGING = Path(__file__).resolve().parent.parent / "dbt_models" / "models" / "staging"
 SKIPPED_TABLES = {"sage_deletions", "sage_id_sweeps"}  # the source's own bookkeeping, read by apply_deletions
-DROPPED_COLUMNS = {"links", "_sage_replaced", "deleted", "_dlt_load_id"}
+DROPPED_COLUMNS = {"links", "_sage_replaced", "deleted"}
+LOAD_COLUMNS = {"_dlt_load_id"}  # which load wrote a row: the pipeline's bookkeeping, not staged
 SINGULAR = {
     "businesses": "business",
     "financial_settings": "financial_settings",
@@ -149,7 +150,7 @@ def generate(database: Path, dataset: str, out: Path = STAGING) -> dict[str, str
         ).fetchall()
     by_table: dict[str, list[tuple[str, str]]] = {}
     for table, column, kind in rows:
-        if not table.startswith("_dlt") and table not in SKIPPED_TABLES:
+        if not table.startswith("_dlt") and table not in SKIPPED_TABLES and column not in LOAD_COLUMNS:
             by_table.setdefault(table, []).append((column, kind))
     by_table = dict(sorted(by_table.items()))
     files = {f"{staging_name(t)}.sql": model_sql(t, [c for c, _ in cols]) for t, cols in by_table.items()}
