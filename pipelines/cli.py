@@ -18,6 +18,7 @@ Exit codes (for schedulers):
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import sys
 import webbrowser
@@ -27,7 +28,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+)
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
@@ -44,6 +48,7 @@ from pipelines.runner import (
     run,
 )
 from pipelines.settings import auth_settings
+from sage_source import sage_accounting
 from sage_source.connection import SageConnection
 from sage_source.errors import (
     AmbiguousRefreshError,
@@ -403,6 +408,8 @@ def classify(error: BaseException) -> tuple[int, str]:
             return EXIT_NOTEBOOK, str(cause)
         if isinstance(cause, ConfigFieldMissingException):
             return EXIT_CONFIG, _missing_settings(cause)
+        if isinstance(cause, ConfigValueCannotBeCoercedException):
+            return EXIT_CONFIG, _uncoercible_setting(cause)
         if isinstance(cause, DestinationConnectionError):  # e.g. a DuckDB path that cannot be opened
             return EXIT_CONFIG, (
                 f"cannot open the destination: {_first_line(chain[-1])}. Check its settings "
@@ -432,6 +439,36 @@ def _missing_settings(error: ConfigFieldMissingException) -> str:
     return (
         f"missing setting(s): {names}. Add them under [sources.sage_accounting] in .dlt/secrets.toml "
         f"(or .dlt/config.toml), or set {env}"
+    )
+
+
+_SOURCE_SETTINGS = {
+    *inspect.signature(sage_accounting).parameters,
+    *inspect.signature(auth_settings).parameters,
+    "hard_delete",
+    "strict",
+}
+# What each setting's type asks for, in the words of a .dlt/config.toml or an environment variable.
+_EXPECTED = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: 'a JSON list like ["a", "b"]',
+}
+
+
+def _uncoercible_setting(error: ConfigValueCannotBeCoercedException) -> str:
+    hint = getattr(error.hint, "__origin__", error.hint)
+    expected = _EXPECTED.get(hint, f"a {getattr(hint, '__name__', hint)}")
+    name = error.field_name
+    if name not in _SOURCE_SETTINGS:  # a destination's or dlt's own: its value may be a secret
+        return (
+            f"the setting {name} is not {expected}: fix it where it is set "
+            "(.dlt/config.toml, .dlt/secrets.toml or its environment variable)"
+        )
+    return (
+        f"the setting {name} is {error.field_value!r}, which is not {expected}: fix it under "
+        f"[sources.sage_accounting] in .dlt/config.toml, or SOURCES__SAGE_ACCOUNTING__{name.upper()}"
     )
 
 
