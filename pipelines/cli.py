@@ -11,7 +11,8 @@ Exit codes (for schedulers):
   5   the destination failed to load (the data stays staged; the next run retries it)
   6   the data loaded, but dbt build failed (a model or a reconciliation)
   7   the notebook failed in a cell (the cell and the error are named; the executed notebook is kept)
-  75  another run of this pipeline is in progress (nothing was done)
+  75  another run of this pipeline is in progress (nothing was done), or another process has the
+      DuckDB file open: try again when it has finished
   130 interrupted
 """
 
@@ -20,9 +21,10 @@ from __future__ import annotations
 import argparse
 import inspect
 import logging
+import re
 import sys
 import webbrowser
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -86,7 +88,8 @@ The DuckDB file can also come from DESTINATION__DUCKDB__CREDENTIALS.
 
 exit codes: 0 done · 2 bad settings · 3 run `sage-pipeline auth` · 4 Sage failed, try later ·
 5 destination failed · 6 loaded, but dbt build failed (a model or a reconciliation) ·
-7 the notebook failed in a cell · 75 another run in progress · 1 a bug (rerun with --debug)
+7 the notebook failed in a cell · 75 another run, or process, has the pipeline or DuckDB file ·
+1 a bug (rerun with --debug)
 """
 
 
@@ -219,7 +222,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="forget the watermarks and read everything again; tables are kept and merged, and rows "
         "that vanished from Sage are marked deleted",
     )
-    parser.add_argument("--dataset", default="sage", help="dataset (schema) to load into (default sage)")
+    parser.add_argument(
+        "--dataset",
+        default="sage",
+        help="dataset (schema) to load into, as the destination writes it, e.g. sage_prod (default sage)",
+    )
     parser.add_argument("--destination", default="duckdb", help="a dlt destination name (default duckdb)")
     parser.add_argument(
         "--duckdb",
@@ -233,7 +240,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"DuckDB's memory while loading, e.g. 2GB (default {DUCKDB_MEMORY_LIMIT}; beyond it, disk)",
     )
     parser.add_argument(
-        "--pipeline-name", default=PIPELINE_NAME, help=f"dlt pipeline name (default {PIPELINE_NAME})"
+        "--pipeline-name",
+        default=PIPELINE_NAME,
+        help=f"dlt pipeline name: letters, digits, _ - . (default {PIPELINE_NAME})",
     )
     parser.add_argument("--pipelines-dir", help="where dlt keeps the pipeline's state (default dlt's)")
     parser.add_argument(
@@ -330,6 +339,9 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_SAGE
     if report.marts is not None and not report.marts.ok:
+        if in_use := _duckdb_in_use(report.marts.failures):  # taken between the load and dbt
+            print(f"sage-pipeline run: the data loaded, but dbt could not build: {in_use}", file=sys.stderr)
+            return EXIT_LOCKED
         print(f"sage-pipeline run: the data loaded, but {marts_failure(report.marts)}", file=sys.stderr)
         return EXIT_MARTS
     return EXIT_OK
@@ -395,6 +407,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
 def classify(error: BaseException) -> tuple[int, str]:
     """The exit code and the one line to print for a failure (wrapped by dlt or not)."""
     chain = list(_chain(error))
+    if in_use := _duckdb_in_use(map(str, chain)):
+        return EXIT_LOCKED, in_use
     for cause in chain:
         if isinstance(cause, RunLocked):
             return EXIT_LOCKED, f"{cause}; nothing was done. Try again when it has finished."
@@ -440,6 +454,25 @@ def _missing_settings(error: ConfigFieldMissingException) -> str:
         f"missing setting(s): {names}. Add them under [sources.sage_accounting] in .dlt/secrets.toml "
         f"(or .dlt/config.toml), or set {env}"
     )
+
+
+# DuckDB's words when another process has the file open (its lock is held while a connection lives).
+_DUCKDB_LOCK = re.compile(
+    r'Could not set lock on file "(?P<path>[^"]+)": Conflicting lock is held in (?P<program>.+?) '
+    r"\(PID (?P<pid>\d+)\)"
+)
+
+
+def _duckdb_in_use(messages: Iterable[str]) -> str | None:
+    """The line for a DuckDB file another live process holds open, if DuckDB said so in one of them."""
+    for message in messages:
+        found = _DUCKDB_LOCK.search(message)
+        if found:
+            return (
+                f"the DuckDB file {found['path']} is in use by process {found['pid']} ({found['program']}); "
+                "try again when it has finished"
+            )
+    return None
 
 
 _SOURCE_SETTINGS = {

@@ -1,8 +1,11 @@
-"""What a run leaves behind when it is killed.
+"""What a run leaves behind when it is killed, and what it says when the DuckDB file is taken.
 
 * dbt and the notebook (papermill, and its Jupyter kernel) are child processes: a run killed with
   SIGKILL must take them with it, or a dbt left behind keeps the DuckDB file locked and the next
   scheduled run fails. Processes are found the way an operator finds them, in ``/proc``.
+* Another live process holding the DuckDB file (a second writer, a notebook left open) makes
+  ``run`` and ``notebook`` exit 75, "try again", with one line naming the process: not 2, "check
+  its settings".
 
 Everything is real: the CLI in a subprocess, the sandbox over HTTP, DuckDB files, dbt, papermill.
 """
@@ -25,7 +28,7 @@ import pytest
 
 from sage_sandbox import SandboxConfig, SandboxServer
 from tests.conftest import SMALL
-from tests.pipeline_env import SCRIPT, cli
+from tests.pipeline_env import SCRIPT, cli, one_error_line
 from tests.test_pipeline_cli import Home, new_home
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="children are found in /proc")
@@ -173,6 +176,25 @@ def below(process: subprocess.Popen[bytes], check: Callable[[int], bool]) -> int
     return next((pid for pid in descendants(process.pid) if check(pid)), None)
 
 
+def start_holder(database: Path) -> subprocess.Popen[str]:
+    """Another process with the DuckDB file open (read-write), until it is killed."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            "con = duckdb.connect(sys.argv[1])\n"
+            "print('open', flush=True)\n"
+            "time.sleep(600)\n",
+            str(database),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    return holder
+
+
 def tiny_marts(database: Path) -> None:
     """A DuckDB file with what `sage-pipeline notebook` checks for before it starts a kernel."""
     with duckdb.connect(str(database)) as con:
@@ -233,3 +255,60 @@ def test_papermill_and_its_kernel_die_with_a_notebook_run_killed_with_sigkill(tm
         sigkill_and_check_the_family_dies(run, kernel)
     with duckdb.connect(str(database)) as con:  # nothing holds it: a writer gets it at once
         assert con.execute("select count(*) from staging.stg_sage__businesses").fetchone() == (1,)
+
+
+# -- a DuckDB file another process holds ----------------------------------------------------------
+
+
+def test_a_run_exits_75_naming_the_process_that_holds_the_duckdb_file(home: Home) -> None:
+    holder = start_holder(home.database)
+    try:
+        result = cli(*home.run_args("--quiet", resources=RESOURCES), env=home.env, cwd=home.root)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 75, result.stderr
+    line = one_error_line(result, "run")
+    assert f"the DuckDB file {home.database.resolve()} is in use by process {holder.pid} (" in line, line
+    assert line.endswith("; try again when it has finished"), line
+    assert result.stdout == ""
+
+
+def test_a_run_whose_dbt_finds_the_duckdb_file_taken_exits_75_after_loading(
+    home: Home, slow_dbt_project: Path
+) -> None:
+    """A process that opens the file between the load and dbt (a notebook, a DuckDB shell): the load
+    is in, and dbt cannot start: 75, try again, not 6 "a model failed"."""
+    with reaped(start_run_with_dbt(home, slow_dbt_project, subprocess.PIPE)) as run:
+        # dbt takes seconds to start before it opens the file; the holder takes a fraction of one.
+        wait_for(lambda: below(run, lambda p: " build " in command(p)), 120, "dbt started")
+        holder = start_holder(home.database)
+        try:
+            out, err = run.communicate(timeout=120)
+        finally:
+            holder.kill()
+            holder.wait()
+    result = subprocess.CompletedProcess(run.args, run.returncode, out.decode(), err.decode())
+    assert result.returncode == 75, result.stderr
+    line = one_error_line(result, "run")
+    assert line.startswith("sage-pipeline run: the data loaded, but dbt could not build: the DuckDB file "), (
+        line
+    )
+    assert f"is in use by process {holder.pid} (" in line and "try again when it has finished" in line, line
+    assert "Loaded " in result.stdout and "dbt build FAILED" in result.stdout
+
+
+def test_a_notebook_exits_75_naming_the_process_that_holds_the_duckdb_file(tmp_path: Path) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    tiny_marts(database)
+    holder = start_holder(database)
+    try:
+        result = cli("notebook", "--duckdb", str(database), env=dict(os.environ), cwd=tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 75, result.stderr
+    line = one_error_line(result, "notebook")
+    assert f"the DuckDB file {database} is in use by process {holder.pid} (" in line, line
+    assert line.endswith("; try again when it has finished"), line
+    assert not (tmp_path / "reports").exists()
