@@ -14,24 +14,30 @@ Exit codes (for schedulers):
   7   the notebook failed in a cell (the cell and the error are named; the executed notebook is kept)
   74  a disk is full (the token store's, the DuckDB file's, dlt's pipeline folder's...; the folder is
       named): free space there and run again. The token chain is intact: no `auth` needed
-  75  another run of this pipeline is in progress (nothing was done)
+  75  another run of this pipeline is in progress (nothing was done), or another process has the
+      DuckDB file open: try again when it has finished
   130 interrupted
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
+import re
 import sys
 import traceback
 import webbrowser
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+)
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
@@ -50,6 +56,7 @@ from pipelines.runner import (
     run,
 )
 from pipelines.settings import auth_settings
+from sage_source import sage_accounting
 from sage_source.connection import SageConnection
 from sage_source.errors import (
     AmbiguousRefreshError,
@@ -90,7 +97,7 @@ The DuckDB file can also come from DESTINATION__DUCKDB__CREDENTIALS.
 exit codes: 0 done · 2 bad settings · 3 run `sage-pipeline auth` · 4 Sage failed, try later ·
 5 destination failed · 6 loaded, but dbt build failed (a model or a reconciliation) ·
 7 the notebook failed in a cell · 74 a disk is full (the folder is named) ·
-75 another run in progress · 1 a bug (rerun with --debug)
+75 another run, or process, has the pipeline or DuckDB file · 1 a bug (rerun with --debug)
 """
 
 
@@ -223,7 +230,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="forget the watermarks and read everything again; tables are kept and merged, and rows "
         "that vanished from Sage are marked deleted",
     )
-    parser.add_argument("--dataset", default="sage", help="dataset (schema) to load into (default sage)")
+    parser.add_argument(
+        "--dataset",
+        default="sage",
+        help="dataset (schema) to load into, as the destination writes it, e.g. sage_prod (default sage)",
+    )
     parser.add_argument("--destination", default="duckdb", help="a dlt destination name (default duckdb)")
     parser.add_argument(
         "--duckdb",
@@ -237,7 +248,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"DuckDB's memory while loading, e.g. 2GB (default {DUCKDB_MEMORY_LIMIT}; beyond it, disk)",
     )
     parser.add_argument(
-        "--pipeline-name", default=PIPELINE_NAME, help=f"dlt pipeline name (default {PIPELINE_NAME})"
+        "--pipeline-name",
+        default=PIPELINE_NAME,
+        help=f"dlt pipeline name: letters, digits, _ - . (default {PIPELINE_NAME})",
     )
     parser.add_argument("--pipelines-dir", help="where dlt keeps the pipeline's state (default dlt's)")
     parser.add_argument(
@@ -334,6 +347,9 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_SAGE
     if report.marts is not None and not report.marts.ok:
+        if in_use := _duckdb_in_use(report.marts.failures):  # taken between the load and dbt
+            print(f"sage-pipeline run: the data loaded, but dbt could not build: {in_use}", file=sys.stderr)
+            return EXIT_LOCKED
         print(f"sage-pipeline run: the data loaded, but {marts_failure(report.marts)}", file=sys.stderr)
         return EXIT_MARTS
     return EXIT_OK
@@ -402,6 +418,8 @@ def classify(error: BaseException) -> tuple[int, str]:
     full = disk_full(error)  # None when a SageSourceError (e.g. the token store's own) says more
     if full is not None:
         return EXIT_DISK, str(full)
+    if in_use := _duckdb_in_use(map(str, causes)):
+        return EXIT_LOCKED, in_use
     for cause in causes:
         if isinstance(cause, RunLocked):
             return EXIT_LOCKED, f"{cause}; nothing was done. Try again when it has finished."
@@ -419,6 +437,8 @@ def classify(error: BaseException) -> tuple[int, str]:
             return EXIT_LOAD, f"the destination holds {cause}"
         if isinstance(cause, ConfigFieldMissingException):
             return EXIT_CONFIG, _missing_settings(cause)
+        if isinstance(cause, ConfigValueCannotBeCoercedException):
+            return EXIT_CONFIG, _uncoercible_setting(cause)
         if isinstance(cause, DestinationConnectionError):  # e.g. a DuckDB path that cannot be opened
             return EXIT_CONFIG, (
                 f"cannot open the destination: {_first_line(causes[-1])}. Check its settings "
@@ -439,6 +459,55 @@ def _missing_settings(error: ConfigFieldMissingException) -> str:
     return (
         f"missing setting(s): {names}. Add them under [sources.sage_accounting] in .dlt/secrets.toml "
         f"(or .dlt/config.toml), or set {env}"
+    )
+
+
+# DuckDB's words when another process has the file open (its lock is held while a connection lives).
+_DUCKDB_LOCK = re.compile(
+    r'Could not set lock on file "(?P<path>[^"]+)": Conflicting lock is held in (?P<program>.+?) '
+    r"\(PID (?P<pid>\d+)\)"
+)
+
+
+def _duckdb_in_use(messages: Iterable[str]) -> str | None:
+    """The line for a DuckDB file another live process holds open, if DuckDB said so in one of them."""
+    for message in messages:
+        found = _DUCKDB_LOCK.search(message)
+        if found:
+            return (
+                f"the DuckDB file {found['path']} is in use by process {found['pid']} ({found['program']}); "
+                "try again when it has finished"
+            )
+    return None
+
+
+_SOURCE_SETTINGS = {
+    *inspect.signature(sage_accounting).parameters,
+    *inspect.signature(auth_settings).parameters,
+    "hard_delete",
+    "strict",
+}
+# What each setting's type asks for, in the words of a .dlt/config.toml or an environment variable.
+_EXPECTED = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: 'a JSON list like ["a", "b"]',
+}
+
+
+def _uncoercible_setting(error: ConfigValueCannotBeCoercedException) -> str:
+    hint = getattr(error.hint, "__origin__", error.hint)
+    expected = _EXPECTED.get(hint, f"a {getattr(hint, '__name__', hint)}")
+    name = error.field_name
+    if name not in _SOURCE_SETTINGS:  # a destination's or dlt's own: its value may be a secret
+        return (
+            f"the setting {name} is not {expected}: fix it where it is set "
+            "(.dlt/config.toml, .dlt/secrets.toml or its environment variable)"
+        )
+    return (
+        f"the setting {name} is {error.field_value!r}, which is not {expected}: fix it under "
+        f"[sources.sage_accounting] in .dlt/config.toml, or SOURCES__SAGE_ACCOUNTING__{name.upper()}"
     )
 
 

@@ -2,9 +2,11 @@
 
 dbt runs as a child process (the ``dbt`` beside this Python), not in ours: dbt keeps global state
 (adapters, logging, flags) that does not belong in a long-lived pipeline process, and a child is
-what a user running ``dbt build`` by hand gets too. The child sees the warehouse through the
-variables ``dbt_models/profiles.yml`` reads, and none of the pipeline's Sage settings, so no
-secret can reach dbt's logs. Results come from dbt's own ``run_results.json``.
+what a user running ``dbt build`` by hand gets too. The child dies with the pipeline, even one
+killed with SIGKILL (:mod:`pipelines.children`), so it never holds the DuckDB file past its run.
+It sees the warehouse through the variables ``dbt_models/profiles.yml`` reads, and none of the
+pipeline's Sage settings, so no secret can reach dbt's logs. Results come from dbt's own
+``run_results.json``.
 
 A reconciliation that does not tie is a dbt *warning* (so every mart still builds: see
 ``dbt_models/README.md``) recorded in ``marts.reconciliation_failures``; here it counts as a
@@ -16,12 +18,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pipelines.children import run_child
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_models"
 _SECRET_PREFIXES = ("SOURCES__", "DESTINATION__")  # the pipeline's settings; children need none of them
@@ -86,8 +89,8 @@ def build_marts(request: MartsRequest) -> MartsReport:
         command += ["--vars", json.dumps({"as_of_date": request.as_of_date})]
     (target_dir / "run_results.json").unlink(missing_ok=True)  # never read a previous build's results
     started = time.perf_counter()
-    completed = subprocess.run(
-        command, env=_dbt_env(request), capture_output=True, text=True, check=False, cwd=request.project_dir
+    completed = run_child(
+        command, env=_dbt_env(request), capture_output=True, text=True, cwd=request.project_dir
     )
     seconds = time.perf_counter() - started
     results = _read_results(target_dir / "run_results.json")

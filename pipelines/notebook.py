@@ -4,9 +4,10 @@ PNG charts and the data behind each chart.
 papermill executes ``notebooks/cash_flow_analysis.ipynb`` with the business, the period and the
 output folder injected into its ``parameters`` cell — the same way any scheduler that runs notebooks
 would — in a child process, so the Jupyter kernel's chatter goes to a log file and the kernel never
-sees the pipeline's Sage settings. nbconvert turns the executed notebook into one self-contained HTML
-page. A cell that fails stops the run with that cell and its error; the executed notebook, traceback
-included, is kept for reading.
+sees the pipeline's Sage settings. papermill and its kernel die with the pipeline, even one killed
+with SIGKILL (:mod:`pipelines.children`). nbconvert turns the executed notebook into one
+self-contained HTML page. A cell that fails stops the run with that cell and its error; the executed
+notebook, traceback included, is kept for reading.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.children import run_child
 from pipelines.marts import environment_without_secrets
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "cash_flow_analysis.ipynb"
@@ -142,7 +144,7 @@ def _run_one(request: NotebookRequest, business_id: str, name: str, folder: Path
     }
     started = time.perf_counter()
     with (folder / "kernel.log").open("w") as log:
-        completed = subprocess.run(
+        completed = run_child(
             [
                 sys.executable, "-m", "papermill", str(request.notebook), str(executed),
                 "--kernel", KERNEL, "--cwd", str(folder), "--no-progress-bar",
@@ -151,7 +153,6 @@ def _run_one(request: NotebookRequest, business_id: str, name: str, folder: Path
             env=environment_without_secrets(),
             stdout=log,
             stderr=subprocess.STDOUT,
-            check=False,
         )  # fmt: skip
     if completed.returncode != 0:
         raise NotebookCellError(f"{name}: {_failure(executed, folder / 'kernel.log')}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import tempfile
 import time
@@ -28,8 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common.configuration.container import Container
+from dlt.common.destination import Destination, DestinationReference
+from dlt.common.destination.exceptions import UnknownDestinationModule
 from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.common.runtime.collector import LogCollector
+from dlt.common.schema import Schema
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
@@ -109,7 +114,8 @@ def lock_path(request: RunRequest) -> Path:
 
 
 def make_pipeline(request: RunRequest) -> dlt.Pipeline:
-    destination: Any = request.destination
+    destination: Any = destination_factory(request.destination)
+    check_dataset_name(request.dataset, destination)
     if request.destination == "duckdb":
         destination = _duckdb(request)
     options: dict[str, Any] = {}
@@ -121,6 +127,57 @@ def make_pipeline(request: RunRequest) -> dlt.Pipeline:
         pipeline_name=request.pipeline_name, destination=destination, dataset_name=request.dataset, **options
     )
     return pipeline
+
+
+# A pipeline name is a folder in the pipelines folder and the stem of its run lock: nothing more.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def check_pipeline_name(name: str) -> None:
+    """Refuse a pipeline name that is a path (``../../x`` would put its state and lock elsewhere)."""
+    if not _PLAIN_NAME.fullmatch(name) or name in (".", ".."):
+        raise RunSettingsError(
+            f"the pipeline name {name!r} is not a plain name: use letters, digits, '_', '-' and '.' only "
+            f"(e.g. --pipeline-name {PIPELINE_NAME}); --pipelines-dir says where its state goes"
+        )
+
+
+def destination_factory(name: str) -> Destination[Any, Any]:
+    """The dlt destination called ``name`` (one of dlt's, or a named one with a destination_type)."""
+    try:
+        factory = Destination.from_reference(name)
+    except UnknownDestinationModule:
+        factory = None
+    if factory is None:
+        known = sorted(
+            ref.rsplit(".", 1)[-1]
+            for ref in DestinationReference.DESTINATIONS
+            if ref.startswith("dlt.destinations.") and not ref.endswith(".destination")
+        )
+        raise RunSettingsError(
+            f"unknown destination {name!r}: dlt's are {', '.join(known)} (or name your own with "
+            f"DESTINATION__{name.upper()}__DESTINATION_TYPE)"
+        )
+    return factory
+
+
+def check_dataset_name(dataset: str, destination: Destination[Any, Any]) -> None:
+    """Refuse a dataset name the destination would change (``Sage-Prod`` becomes ``sage_prod``).
+
+    dlt would load into the changed name while dbt, the summary and the user's queries look for the
+    given one; and two names that change alike (``Sage-Prod``, ``sage prod``) would share a dataset.
+    The naming is the destination's, as dlt applies it (its convention, or ``schema.naming``)."""
+    with Container().injectable_context(destination.capabilities()):
+        naming = Schema(PIPELINE_NAME).naming
+    try:
+        written = naming.normalize_table_identifier(dataset)
+    except ValueError:  # empty, or nothing but spaces
+        raise RunSettingsError(f"the dataset name {dataset!r} is empty: pass e.g. --dataset sage") from None
+    if written != dataset:
+        raise RunSettingsError(
+            f"dlt would load the dataset {dataset!r} into {written!r} ({destination.destination_name}'s "
+            f"naming), where dbt and your queries would not look for it: pass --dataset {written}"
+        )
 
 
 def duckdb_path(explicit: str | None, pipeline_name: str) -> Path | None:
@@ -171,6 +228,10 @@ def source_arguments(request: RunRequest) -> dict[str, Any]:
 
 def run(request: RunRequest) -> RunReport:
     """Extract, load and apply deletions, holding the pipeline's run lock throughout."""
+    check_pipeline_name(request.pipeline_name)
+    # Settings are read before anything is: a bad one stops the run with nothing done.
+    hard_delete = hard_delete_setting()
+    strict = strict_setting() if request.strict is None else request.strict
     with contextlib.ExitStack() as locks:
         locks.enter_context(_locked(lock_path(request), f"another run of pipeline {request.pipeline_name!r}"))
         database = (
@@ -180,12 +241,14 @@ def run(request: RunRequest) -> RunReport:
         )
         if database is not None and _folder_ready(database):
             database = database.resolve()  # one lock whatever path (or link) names the file
-            dataset_lock = database.with_name(f"{database.name}.{request.dataset}.lock")
+            # (the dataset's name is checked later, with the destination: keep the lock's name plain)
+            plain = re.sub(r"[^\w.-]", "_", request.dataset)
+            dataset_lock = database.with_name(f"{database.name}.{plain}.lock")
             locks.enter_context(
                 _locked(dataset_lock, f"another run into dataset {request.dataset!r} of {database}")
             )
         try:
-            return _run(request)
+            return _run(request, hard_delete, strict)
         except Exception as error:
             full = disk_full(error, written_folders(request))
             if full is None:
@@ -215,7 +278,7 @@ def _locked(path: Path, holder: str) -> Iterator[None]:
         lock.release()
 
 
-def _run(request: RunRequest) -> RunReport:
+def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
     started = time.perf_counter()
     began = datetime.now(UTC)  # before the source stamps its outcomes (``run_started_at``)
     pipeline = make_pipeline(request)
@@ -230,7 +293,7 @@ def _run(request: RunRequest) -> RunReport:
     if duplicates:
         raise DuplicateKeysError(duplicates)
     outcomes = read_outcomes(pipeline, since=began)
-    apply_deletions(pipeline, hard_delete=hard_delete_setting())
+    apply_deletions(pipeline, hard_delete=hard_delete)
     marts = _build_marts(request, pipeline) if request.build_marts else None
     trace = pipeline.last_trace
     counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
@@ -245,7 +308,7 @@ def _run(request: RunRequest) -> RunReport:
         pipeline=pipeline,
         marts=marts,
         outcomes=outcomes,
-        strict=strict_setting() if request.strict is None else request.strict,
+        strict=strict,
     )
 
 

@@ -154,6 +154,10 @@ class PageReader:
     def _pages(self, table: pa.Table, reading: _Reading) -> list[Page]:
         """One page per row of a parsed table; each page's items are a slice of one array."""
         lists = table.column("$items").combine_chunks()
+        if lists.null_count:  # `{}`, or an envelope without its list: not an empty page
+            raise SageDataError(
+                f"{self.endpoint}: the answer has no $items list, so it is not a page of the list"
+            )
         offsets = lists.offsets.to_pylist()
         values = lists.values
         if len(values):
@@ -192,7 +196,8 @@ class PageReader:
     def _read_numbers_as_text(self, body: bytes) -> pa.Table:
         """The slow path: JSON numbers in text/decimal fields become their literal digits."""
         document = json.loads(body, parse_float=str)
-        document["$items"] = [_texts(item, self.fields) for item in document.get("$items") or []]
+        if isinstance(document.get("$items"), list):  # anything else is refused by ``_pages``
+            document["$items"] = [_texts(item, self.fields) for item in document["$items"]]
         return pa.Table.from_pylist([document], schema=self._text.schema)
 
     # -- shaping ------------------------------------------------------------------------------

@@ -236,6 +236,7 @@ def closed_port() -> Iterator[int]:
         yield int(taken.getsockname()[1])
 
 
+CONFIG_TOML = ".dlt/config.toml"  # among a case's changes: the file's text, in the folder the run starts in
 BAD_RUNS: dict[str, tuple[tuple[str, ...], dict[str, str], int, tuple[str, ...]]] = {
     # name: (extra arguments, environment changes, exit code, what the line must say)
     "unknown resource": (
@@ -274,25 +275,64 @@ BAD_RUNS: dict[str, tuple[tuple[str, ...], dict[str, str], int, tuple[str, ...]]
         2,
         ("cannot open the destination", "afile/warehouse.duckdb", "--duckdb"),
     ),
+    "unknown destination": (
+        ("--destination", "duckbd"),
+        {},
+        2,
+        ("unknown destination 'duckbd'", "duckdb, ", "postgres", "DESTINATION__DUCKBD__DESTINATION_TYPE"),
+    ),
+    "a number setting that is not one, in the environment": (
+        (),
+        {f"{PREFIX}ITEMS_PER_PAGE": "abc"},
+        2,
+        ("items_per_page is 'abc', which is not a whole number", "SOURCES__SAGE_ACCOUNTING__ITEMS_PER_PAGE"),
+    ),
+    "a number setting that is not one, in .dlt/config.toml": (
+        (),
+        {CONFIG_TOML: '[sources.sage_accounting]\nmax_concurrency = "x"\n'},
+        2,
+        (
+            "max_concurrency is 'x', which is not a whole number",
+            "[sources.sage_accounting] in .dlt/config.toml",
+        ),
+    ),
+    "a pipeline name that is a path": (  # it would put its lock and state outside --pipelines-dir
+        ("--pipeline-name", "../../x"),
+        {},
+        2,
+        ("pipeline name '../../x' is not a plain name", "letters, digits"),
+    ),
+    "a dataset name dlt would change": (  # dlt loads `sage_prod`, where dbt would not look
+        ("--dataset", "Sage-Prod"),
+        {},
+        2,
+        ("dataset 'Sage-Prod' into 'sage_prod'", "pass --dataset sage_prod"),
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_RUNS))
 def test_bad_input_fails_with_one_line_and_leaves_the_warehouse_alone(
-    case: str, loaded: Loaded, closed_port: int
+    case: str, loaded: Loaded, closed_port: int, tmp_path: Path
 ) -> None:
     home = loaded.home
     assert loaded.result.returncode == 0, loaded.result.stderr
     args, changes, code, says = BAD_RUNS[case]
+    changes = dict(changes)
     (home.root / "afile").write_text("a file where a folder would have to be\n")
     fill = {"port": str(closed_port), "root": str(home.root)}
     before = snapshot(home.database)
     state = (home.pipelines / PIPELINE / "state.json").read_bytes()
+    cwd = home.root
+    if CONFIG_TOML in changes:  # the shared home keeps no .dlt/: this run starts in a folder of its own
+        cwd = tmp_path
+        (cwd / ".dlt").mkdir()
+        (cwd / CONFIG_TOML).write_text(changes.pop(CONFIG_TOML))
 
     result = cli(
         *home.run_args("--quiet", *(a.format(**fill) for a in args)),
         env={**home.env, **{k: v.format(**fill) for k, v in changes.items()}},
-        cwd=home.root,
+        cwd=cwd,
     )
     home.remember_tokens()
 
@@ -302,6 +342,7 @@ def test_bad_input_fails_with_one_line_and_leaves_the_warehouse_alone(
         assert words in line, line
     assert result.stdout == ""
     assert not (home.root / "Sage.duckdb").exists()  # refused before anything was read or made
+    assert not list(home.root.parent.glob("*.run.lock"))  # nor a lock outside the pipelines folder
     assert snapshot(home.database) == before
     assert (home.pipelines / PIPELINE / "state.json").read_bytes() == state
 

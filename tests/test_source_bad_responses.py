@@ -21,8 +21,11 @@ from typing import Any
 import pytest
 
 from pipelines.cli import EXIT_REAUTH, EXIT_SAGE, classify
+from pipelines.runner import run
+from sage_sandbox import SandboxServer
 from sage_source.errors import ReauthorizationError
 from tests.fake_sage import BUSINESS_ID, FakeSage, Reply, Seen, fake_env, page, run_pipeline, sage_error
+from tests.pipeline_env import PREFIX, connect, patched_env
 from tests.warehouse import Warehouse
 
 CONTACTS = "/v3.1/contacts"
@@ -190,6 +193,42 @@ def test_a_200_whose_body_is_not_a_page_is_one_clear_error(tmp_path: Path, body:
     assert code == EXIT_SAGE and "failed (contacts: " in line and message in line, line
     assert "\n" not in line
     assert loaded(tmp_path, "contacts") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{}", b'{"$total": 3, "$page": 1, "$next": null}', b'{"$total": 0, "$items": null}'],
+    ids=["empty-object", "no-items", "null-items"],
+)
+def test_a_200_without_an_items_list_fails_that_business_and_resource_only(
+    shared_server: SandboxServer, tmp_path: Path, body: bytes
+) -> None:
+    """A list answered with no ``$items`` is not an empty page: read as one, a business's contacts
+    would look deleted-free and complete. It fails; the other business and list load."""
+    connected = connect(shared_server, tmp_path)
+    first, second = shared_server.sandbox.business_ids[:2]
+
+    def handler(seen: Seen) -> Reply | None:
+        if seen.path == CONTACTS and seen.business == first:
+            return Reply(200, body, {"Content-Type": "application/json"})
+        return None  # forwarded to the sandbox
+
+    upstream = shared_server.urls.api.removesuffix("/v3.1")
+    with (
+        FakeSage(handler, upstream=upstream) as proxy,
+        patched_env({**connected.env, f"{PREFIX}API_BASE_URL": proxy.api}),
+    ):
+        report = run(connected.request(resources=["contacts", "tax_rates"]))
+
+    assert [(u.business_id, u.resource, u.outcome) for u in report.incomplete] == [
+        (first, "contacts", "failed")
+    ]
+    message = report.incomplete[0].message or ""
+    assert "contacts: the answer has no $items list" in message and "watermark is kept" in message, message
+    loaded_units = {(u.business_id, u.resource) for u in report.outcomes if u.outcome == "loaded"}
+    assert loaded_units == {(first, "tax_rates"), (second, "contacts"), (second, "tax_rates")}
+    contacts = loaded(tmp_path, "contacts")
+    assert contacts and {row["business_id"] for row in contacts} == {second}
 
 
 # -- money ----------------------------------------------------------------------------------------
