@@ -10,6 +10,7 @@ pipeline folder or the warehouse.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import shutil
@@ -690,6 +691,126 @@ def test_documented_settings_reach_the_run_from_files_and_the_environment(
         ran = set(db.execute("select business_id, resource from sage.sage_resource_outcomes").fetchall())
     businesses = {first} if one_business else set(sandbox_businesses(server))
     assert ran == {(b, r) for b in businesses for r in expected}
+
+
+# Every typed setting, from each place dlt reads it: a value that is not of its type stops the run
+# with one line naming the setting and quoting that place's value, which shows it was read there.
+TYPED_SETTINGS = (
+    "items_per_page",
+    "overlap_seconds",
+    "requests_per_minute",
+    "max_concurrency",
+    "id_sweep_days",
+    "request_timeout",
+    "max_retries",
+    "retry_backoff_seconds",
+    "full_refresh",
+    "hard_delete",
+    "strict",
+)
+PLACES = ("environment", "config.toml", "secrets.toml")
+
+
+def put_setting(root: Path, env: dict[str, str], place: str, name: str, value: str) -> None:
+    """``name = value`` in the environment or in a ``.dlt/`` file of ``root`` (the run's folder)."""
+    if place == "environment":
+        env[f"{PREFIX}{name.upper()}"] = value
+        return
+    env.pop(f"{PREFIX}{name.upper()}", None)  # the environment would beat the file
+    path = root / ".dlt" / place
+    path.parent.mkdir(exist_ok=True)
+    text = path.read_text() if path.exists() else "[sources.sage_accounting]\n"
+    path.write_text(f"{text}{name} = {json.dumps(value)}\n")
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("name", TYPED_SETTINGS)
+def test_each_setting_is_read_from_each_place(
+    name: str, place: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    home = new_home(tmp_path, server)
+    put_setting(home.root, home.env, place, name, f"bad-{place}")
+    result = cli(*home.run_args("--quiet"), env=home.env, cwd=home.root)
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result, "run")
+    assert f"the setting {name} is 'bad-{place}', which is not" in line, line
+    assert not home.database.exists()  # refused before anything was read or made
+
+
+@pytest.mark.parametrize(
+    ("places", "wins"),
+    [
+        (("config.toml", "secrets.toml"), "secrets.toml"),
+        (("config.toml", "environment"), "environment"),
+        (("secrets.toml", "environment"), "environment"),
+    ],
+)
+def test_the_environment_beats_secrets_toml_which_beats_config_toml(
+    places: tuple[str, ...], wins: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    home = new_home(tmp_path, server)
+    for place in places:
+        put_setting(home.root, home.env, place, "max_retries", f"bad-{place}")
+    result = cli(*home.run_args("--quiet"), env=home.env, cwd=home.root)
+    assert result.returncode == 2, result.stderr
+    assert f"max_retries is 'bad-{wins}'" in one_error_line(result, "run")
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_full_refresh_from_each_place_reads_everything_again(
+    place: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    home = new_home(tmp_path, server)
+    first = cli(*home.run_args("--quiet", resources="sales_invoices"), env=home.env, cwd=home.root)
+    assert first.returncode == 0, first.stderr
+    put_setting(home.root, home.env, place, "full_refresh", "true")
+    again = cli(*home.run_args("--quiet", resources="sales_invoices"), env=home.env, cwd=home.root)
+    assert again.returncode == 0, again.stderr
+    everything = {b: len(invoices_per_business(server, b)) for b in sandbox_businesses(server)}
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        read = dict(
+            db.execute(
+                "select business_id, rows from sage.sage_resource_outcomes where resource = 'sales_invoices' "
+                "and run_started_at = (select max(run_started_at) from sage.sage_resource_outcomes)"
+            ).fetchall()
+        )
+    assert read == everything
+
+
+@pytest.mark.parametrize("place", ["config.toml", "flag"])
+def test_business_ids_from_a_file_or_the_flag_load_only_that_business(
+    place: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    home = new_home(tmp_path, server)
+    first, *others = sandbox_businesses(server)
+    assert others
+    flags: tuple[str, ...] = ("--business", first) if place == "flag" else ()
+    if place != "flag":
+        (home.root / ".dlt").mkdir()
+        (home.root / ".dlt" / place).write_text(f'[sources.sage_accounting]\nbusiness_ids = ["{first}"]\n')
+    result = cli(*home.run_args("--quiet", *flags, resources="contacts"), env=home.env, cwd=home.root)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        loaded = {row[0] for row in db.execute("select distinct business_id from sage.contacts").fetchall()}
+    assert loaded == {first}
+
+
+@pytest.mark.parametrize("place", ["environment", "flag"])
+def test_start_date_from_the_environment_or_the_flag(
+    place: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    home = new_home(tmp_path, server)
+    flags: tuple[str, ...] = ("--start-date", "2026-11-10") if place == "flag" else ()
+    if place == "environment":
+        home.env[f"{PREFIX}START_DATE"] = "2026-11-10"
+    result = cli(*home.run_args("--quiet", *flags, resources="sales_invoices"), env=home.env, cwd=home.root)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        loaded, oldest = db.execute(
+            "select count(*), min(updated_at) from sage.sales_invoices"
+        ).fetchone() or (0, None)
+    assert 0 < loaded < sum(len(invoices_per_business(server, b)) for b in sandbox_businesses(server))
+    assert oldest is not None and oldest.date().isoformat() >= "2026-11-10"
 
 
 def test_start_date_from_config_toml_loads_only_what_changed_since(
