@@ -143,7 +143,7 @@ class CrashBench:
         """The run's phase from its traces: packages it made since it started, and its children."""
         if process.poll() is not None:
             return None
-        if any("dbt" in _command(child) for child in _children(process.pid)):
+        if any(_is_dbt(_command(child)) for child in _children(process.pid)):
             return "dbt"
 
         def new(pattern: str) -> bool:
@@ -212,11 +212,17 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _command(pid: int) -> str:
+def _command(pid: int) -> list[str]:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
-        return ""
+        return []
+
+
+def _is_dbt(command: list[str]) -> bool:
+    """``dbt build …``, run through its script's interpreter (a fork of the run itself carries
+    ``--skip-dbt`` in its command line, which is no dbt)."""
+    return any(Path(part).name == "dbt" for part in command[:2])
 
 
 def duplicate_keys(database: Path, dataset: str = "sage") -> list[str]:
