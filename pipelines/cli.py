@@ -256,7 +256,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-dbt", action="store_true", help="load only; do not run `dbt build` over the load afterwards"
     )
-    parser.add_argument("--dbt-project-dir", metavar="DIR", help="the dbt project (default: dbt_models/)")
+    parser.add_argument(
+        "--dbt-project-dir",
+        metavar="DIR",
+        help="the dbt project (default: the one installed with sage-pipeline, dbt_models/ in the repository)",
+    )
     parser.add_argument(
         "--as-of-date",
         type=_iso_date,
