@@ -45,6 +45,7 @@ from pipelines.disk import chain, disk_full, mentions_full_disk
 from pipelines.integrity import DuplicateKeysError
 from pipelines.marts import MartsError, MartsReport
 from pipelines.notebook import NotebookCellError, NotebookInputError, NotebookRequest, run_notebooks
+from pipelines.package import version
 from pipelines.report import print_notebook_reports, print_report
 from pipelines.runner import (
     DUCKDB_MEMORY_LIMIT,
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--debug", action="store_true", help="log every request and show tracebacks")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

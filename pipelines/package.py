@@ -1,4 +1,4 @@
-"""What ``sage-pipeline`` ships besides its code: the dbt project and the notebook.
+"""What ``sage-pipeline`` knows about its own installation: its version and the data it ships.
 
 The dbt project and the cash-flow notebook are package data: the repository's ``dbt_models/`` and
 ``notebooks/`` are the packages ``pipelines.dbt_models`` and ``pipelines.notebooks``
@@ -9,8 +9,18 @@ and ``logs/`` go to the pipeline's folder (:mod:`pipelines.marts`), papermill's 
 
 from __future__ import annotations
 
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
+
+DISTRIBUTION = "sage-accounting-elt"
+
+
+def version() -> str:
+    """The installed version (defined once, in pyproject.toml)."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # the source tree on sys.path, never installed
+        return "unknown (not installed: pip install .)"
 
 
 def data_folder(package: str) -> Path:
