@@ -3,7 +3,8 @@
 Exit codes (for schedulers):
   0   done
   1   unexpected failure (a bug: run again with --debug and report it)
-  2   bad settings or arguments (the message names the setting to fix)
+  2   bad settings or arguments (the message names the setting to fix), or an extra the command
+      needs is not installed (the message says what to pip install)
   3   Sage needs authorising again: run `sage-pipeline auth`
   4   Sage failed or refused after retries, or sent data we cannot read: try again later (a run
       loads every business × resource it can, and exits 4 at the end naming those that failed,
@@ -45,6 +46,7 @@ from pipelines.disk import chain, disk_full, mentions_full_disk
 from pipelines.integrity import DuplicateKeysError
 from pipelines.marts import MartsError, MartsReport
 from pipelines.notebook import NotebookCellError, NotebookInputError, NotebookRequest, run_notebooks
+from pipelines.package import MissingExtraError, require_extra, version
 from pipelines.report import print_notebook_reports, print_report
 from pipelines.runner import (
     DUCKDB_MEMORY_LIMIT,
@@ -115,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--debug", action="store_true", help="log every request and show tracebacks")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -256,7 +259,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-dbt", action="store_true", help="load only; do not run `dbt build` over the load afterwards"
     )
-    parser.add_argument("--dbt-project-dir", metavar="DIR", help="the dbt project (default: dbt_models/)")
+    parser.add_argument(
+        "--dbt-project-dir",
+        metavar="DIR",
+        help="the dbt project (default: the one installed with sage-pipeline, dbt_models/ in the repository)",
+    )
     parser.add_argument(
         "--as-of-date",
         type=_iso_date,
@@ -389,6 +396,7 @@ def command_notebook(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def command_demo(args: argparse.Namespace, out: TextIO) -> int:
+    require_extra("sandbox", "the demo (a local sandbox Sage)")
     from pipelines.demo import run_demo  # noqa: PLC0415 (the sandbox is only needed for the demo)
 
     return run_demo(invoices=args.invoices, folder=args.dir, out=out)
@@ -429,7 +437,9 @@ def classify(error: BaseException) -> tuple[int, str]:
             return EXIT_REAUTH, str(cause)
         if isinstance(cause, AmbiguousRefreshError | SageApiError | SageDataError | UnsafeNextLinkError):
             return EXIT_SAGE, f"Sage: {cause}"
-        if isinstance(cause, SageSourceError | MartsError | NotebookInputError | RunSettingsError):
+        if isinstance(
+            cause, SageSourceError | MartsError | NotebookInputError | RunSettingsError | MissingExtraError
+        ):
             return EXIT_CONFIG, str(cause)
         if isinstance(cause, NotebookCellError):
             return EXIT_NOTEBOOK, str(cause)

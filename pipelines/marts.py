@@ -1,5 +1,9 @@
 """Build the dbt marts (``dbt_models/``) over what a run just loaded: ``dbt build``.
 
+The project ships inside the package (``pipelines.dbt_models``: :mod:`pipelines.package`) and is
+only read: dbt's ``target/`` and ``logs/`` go to the request's ``work_dir``, never into the project,
+whose folder may be a read-only site-packages.
+
 dbt runs as a child process (the ``dbt`` beside this Python), not in ours: dbt keeps global state
 (adapters, logging, flags) that does not belong in a long-lived pipeline process, and a child is
 what a user running ``dbt build`` by hand gets too. The child dies with the pipeline, even one
@@ -25,8 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.children import run_child
+from pipelines.package import data_folder
 
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_models"
+DBT_PROJECT = data_folder("pipelines.dbt_models")  # the repository's dbt_models/, installed with us
 _SECRET_PREFIXES = ("SOURCES__", "DESTINATION__")  # the pipeline's settings; children need none of them
 
 

@@ -30,8 +30,10 @@ import duckdb
 
 from pipelines.children import run_child
 from pipelines.marts import environment_without_secrets
+from pipelines.package import data_folder
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "cash_flow_analysis.ipynb"
+# The repository's notebooks/, installed with us (pipelines.package); papermill only reads it.
+NOTEBOOK = data_folder("pipelines.notebooks") / "cash_flow_analysis.ipynb"
 KERNEL = "python3"  # ipykernel's kernel, which runs with this same Python (the project's .venv)
 
 

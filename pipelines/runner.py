@@ -78,7 +78,7 @@ class RunRequest:
     progress: bool = True
     source_options: dict[str, Any] = field(default_factory=dict)  # more source arguments (tests, benchmarks)
     build_marts: bool = False  # run `dbt build` over the load (sage-pipeline run does unless --skip-dbt)
-    dbt_project_dir: str | None = None  # default: the repository's dbt_models/
+    dbt_project_dir: str | None = None  # default: the dbt project installed with us (dbt_models/)
     as_of_date: str | None = None  # the marts' "today" (default: the date the books were read)
     strict: bool | None = None  # a skipped business × resource fails the run (None: the setting)
 

@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,6 +38,7 @@ from tests.conftest import SMALL
 from tests.pipeline_env import PREFIX, SCRIPT, cli, one_error_line, sage_env
 from tests.sage_http import CLIENT_SECRET, Api, login
 
+ROOT = Path(__file__).resolve().parents[1]
 RESOURCES = "businesses,contacts,sales_invoices"  # enough to make the point, quick on two cores
 PIPELINE = "sage_accounting"  # the CLI's default pipeline name
 # Settings a developer's shell may carry that would steer the CLI away from the test's sandbox.
@@ -183,6 +185,12 @@ def test_help_lists_the_commands_the_run_options_and_where_settings_come_from(tm
     assert "sales_invoices" in run_help.stdout  # the resource names --resources takes
     assert not top.stderr and not run_help.stderr
     assert not list(tmp_path.iterdir()), "--help wrote files"
+
+
+def test_version_is_the_one_pyproject_defines(tmp_path: Path) -> None:
+    result = cli("--version", env=clean_env(tmp_path), cwd=tmp_path)
+    defined = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"sage-pipeline {defined}\n", "")
 
 
 # -- a good run -------------------------------------------------------------------------------------
