@@ -70,7 +70,7 @@ def problems(connected: Connected) -> list[str]:
 
 
 @settings(
-    max_examples=5,
+    max_examples=4,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
