@@ -48,12 +48,6 @@ class SandboxClock:
         with self._lock:
             self._offset += seconds
 
-    def advance_to(self, moment: datetime) -> None:
-        """Move time forward to ``moment`` if it is later than now."""
-        gap = moment.timestamp() - self.timestamp()
-        if gap > 0:
-            self.advance(gap)
-
     def today(self) -> datetime:
         """Midnight UTC of the current day."""
         now = self.now()

@@ -68,10 +68,9 @@ class _RetryableError(Exception):
 
 @dataclass(frozen=True)
 class RawPage:
-    """A page's body as Sage sent it, its ``$next``, and the server's time (``Date`` header)."""
+    """A page's body as Sage sent it, and the server's time (``Date`` header)."""
 
     body: bytes
-    next: str | None
     server_time: float | None
 
 
@@ -102,7 +101,6 @@ class SageClient:
             headers={"Accept": "application/json", "User-Agent": "sage-accounting-elt (dlt source)"},
             transport=transport,
         )
-        self.requests: Counter[str] = Counter()  # outcome -> count ("200", "429", "ReadError", ...)
         self._sent: Counter[tuple[str | None, str]] = Counter()  # (business, endpoint) -> requests
         self._sent_lock = threading.Lock()
         # Page sizes that worked where larger ones kept failing, per endpoint: later listings of
@@ -178,9 +176,7 @@ class SageClient:
             try:
                 response = self.http.get(url, params=params, headers=headers)
             except httpx.TransportError as error:
-                self.requests[type(error).__name__] += 1
                 raise _RetryableError(None, error) from None
-        self.requests[str(response.status_code)] += 1
         request_id = next((response.headers[h] for h in REQUEST_ID_HEADERS if h in response.headers), None)
         if log.isEnabledFor(logging.DEBUG):  # path only: the query may name a business, never a token
             suffix = f" (request id {request_id})" if request_id else ""
@@ -263,7 +259,7 @@ class SageClient:
             offset += size
             body = response.content
             link = next_link(body, path)
-            yield RawPage(body, link, server_time(response))
+            yield RawPage(body, server_time(response))
             if link is None:
                 return
             url, query = self.next_url(link), None

@@ -37,7 +37,6 @@ _READ_OPTIONS = pj.ReadOptions(block_size=64 << 20, use_threads=False)
 class Page:
     total: int
     page: int
-    next: str | None
     items: pa.Table  # one row per item, columns as read (structs not yet flattened)
     fast: bool = True  # read by the fast reader (see models.py): fewer casts to do
 
@@ -166,7 +165,6 @@ class PageReader:
             items = pa.Table.from_struct_array(pa.array([], reading.item_type))
         totals = table.column("$total").to_pylist()
         numbers = table.column("$page").to_pylist()
-        links = table.column("$next").to_pylist()
         pages = []
         for row in range(table.num_rows):
             start, end = offsets[row] - offsets[0], offsets[row + 1] - offsets[0]
@@ -175,7 +173,6 @@ class PageReader:
                 Page(
                     total=total if total is not None else end - start,
                     page=numbers[row] or 1,
-                    next=links[row],
                     items=items.slice(start, end - start),
                     fast=reading is self._fast,
                 )
@@ -191,7 +188,7 @@ class PageReader:
             raise ValueError("pages read in different ways cannot be merged")
         last = pages[-1]
         items = pa.concat_tables([p.items for p in pages])
-        return Page(total=last.total, page=last.page, next=last.next, items=items, fast=last.fast)
+        return Page(total=last.total, page=last.page, items=items, fast=last.fast)
 
     def _read_numbers_as_text(self, body: bytes) -> pa.Table:
         """The slow path: JSON numbers in text/decimal fields become their literal digits."""

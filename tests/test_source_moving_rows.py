@@ -105,9 +105,5 @@ def test_first_sighting_keeps_exactly_the_first_copy_over_many_pages(kind: str) 
         if number:
             ids += [make(number * 10 - 1), make((number * 37) % (number * 10))]  # from pages before
         items = pa.table({"id": ids, "n": list(range(len(ids)))})
-        kept += (
-            sighting.unseen(Page(total=0, page=number + 1, next=None, items=items))
-            .items.column("id")
-            .to_pylist()
-        )
+        kept += sighting.unseen(Page(total=0, page=number + 1, items=items)).items.column("id").to_pylist()
     assert kept == [make(n) for n in range(3000)]
