@@ -272,6 +272,14 @@ BAD_RUNS: dict[str, tuple[tuple[str, ...], dict[str, str], int, tuple[str, ...]]
         4,
         ("Sage:", "ConnectError", "/v3.1/businesses", "no answer from http://127.0.0.1:", "api_base_url"),
     ),
+    # Sage not answering is exit 4 whether it is the API or its token endpoint (the store is empty:
+    # the run must refresh before its first request).
+    "unreachable token endpoint": (
+        (),
+        {f"{PREFIX}TOKEN_URL": "http://127.0.0.1:{port}/token", f"{PREFIX}TOKEN_STORE": "{tmp}/tokens.json"},
+        4,
+        ("Sage: cannot reach Sage's token endpoint http://127.0.0.1:", "/token: ", "refused"),
+    ),
     "duckdb file named like the dataset": (  # DuckDB could not tell the file from the schema
         ("--duckdb", "{root}/Sage.duckdb", "--dataset", "sage"),
         {},
@@ -329,7 +337,7 @@ def test_bad_input_fails_with_one_line_and_leaves_the_warehouse_alone(
     args, changes, code, says = BAD_RUNS[case]
     changes = dict(changes)
     (home.root / "afile").write_text("a file where a folder would have to be\n")
-    fill = {"port": str(closed_port), "root": str(home.root)}
+    fill = {"port": str(closed_port), "root": str(home.root), "tmp": str(tmp_path)}
     before = snapshot(home.database)
     state = (home.pipelines / PIPELINE / "state.json").read_bytes()
     cwd = home.root
