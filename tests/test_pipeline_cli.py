@@ -772,6 +772,29 @@ def test_the_environment_beats_secrets_toml_which_beats_config_toml(
     assert f"max_retries is 'bad-{wins}'" in one_error_line(result, "run")
 
 
+@pytest.mark.parametrize("place", ["environment", "config.toml"])
+def test_requests_per_minute_0_switches_the_budget_off(
+    place: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    """``requests_per_minute = 0`` is the documented "no budget" (TOML and the environment cannot say
+    None). One contact a page makes many requests: any budget would hold the run for minutes."""
+    home = new_home(tmp_path, server)
+    home.env[f"{PREFIX}ITEMS_PER_PAGE"] = "1"
+    if place == "environment":
+        home.env[f"{PREFIX}REQUESTS_PER_MINUTE"] = "0"
+    else:
+        del home.env[f"{PREFIX}REQUESTS_PER_MINUTE"]  # the environment would beat the file
+        (home.root / ".dlt").mkdir()
+        (home.root / ".dlt" / "config.toml").write_text(
+            "[sources.sage_accounting]\nrequests_per_minute = 0\n"
+        )
+    result = cli(*home.run_args("--quiet", resources="contacts"), env=home.env, cwd=home.root, timeout=150)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        row = db.execute("select sum(requests) from sage.sage_resource_outcomes").fetchone()
+    assert row is not None and row[0] >= 10, row
+
+
 @pytest.mark.parametrize("place", PLACES)
 def test_full_refresh_from_each_place_reads_everything_again(
     place: str, server: SandboxServer, tmp_path: Path
