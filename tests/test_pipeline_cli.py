@@ -32,6 +32,7 @@ from dlt.common.versioned_state import decompress_state
 from filelock import FileLock
 
 from pipelines.demo import query_command
+from pipelines.exits import Exit
 from pipelines.marts import DBT_PROJECT
 from sage_sandbox import SandboxConfig, SandboxServer
 from tests.conftest import SMALL
@@ -175,7 +176,9 @@ def test_help_lists_the_commands_the_run_options_and_where_settings_come_from(tm
         "DESTINATION__DUCKDB__CREDENTIALS",
     ):
         assert setting in top.stdout, setting
-    assert "75" in top.stdout  # the exit codes a scheduler needs are listed
+    # Every exit code a scheduler may see is listed, from pipelines/exits.py, with its meaning.
+    listed = top.stdout[top.stdout.index("exit codes:") :]
+    assert {int(n) for n in re.findall(r"(?:^|: |· )(\d+) \w", listed, re.MULTILINE)} == set(map(int, Exit))
 
     run_help = cli("run", "--help", env=env, cwd=tmp_path)
     assert run_help.returncode == 0, run_help.stderr
