@@ -1,23 +1,7 @@
 """``sage-pipeline``: connect Sage, list businesses, load the books, run the demo.
 
-Exit codes (for schedulers):
-  0   done
-  1   unexpected failure (a bug: run again with --debug and report it)
-  2   bad settings or arguments (the message names the setting to fix), or an extra the command
-      needs is not installed (the message says what to pip install)
-  3   Sage needs authorising again: run `sage-pipeline auth`
-  4   Sage failed or refused after retries, or sent data we cannot read: try again later (a run
-      loads every business × resource it can, and exits 4 at the end naming those that failed,
-      or, with --strict, those Sage refused or does not offer)
-  5   the destination failed to load (the data stays staged; the next run retries it), or holds
-      a key twice after the load (named; a --full-refresh rewrites them)
-  6   the data loaded, but dbt build failed (a model or a reconciliation)
-  7   the notebook failed in a cell (the cell and the error are named; the executed notebook is kept)
-  74  a disk is full (the token store's, the DuckDB file's, dlt's pipeline folder's...; the folder is
-      named): free space there and run again. The token chain is intact: no `auth` needed
-  75  another run of this pipeline is in progress (nothing was done), or another process has the
-      DuckDB file open: try again when it has finished
-  130 interrupted
+Exit codes (for schedulers): ``pipelines.exits.Exit``, each with its meaning; `sage-pipeline --help`
+lists them, and ``KINDS`` below says which errors exit with which.
 """
 
 from __future__ import annotations
@@ -43,6 +27,7 @@ from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
 from pipelines.disk import chain, disk_full, mentions_full_disk
+from pipelines.exits import Exit, exit_codes_help
 from pipelines.integrity import DuplicateKeysError
 from pipelines.marts import MartsError, MartsReport
 from pipelines.notebook import NotebookCellError, NotebookInputError, NotebookRequest, run_notebooks
@@ -61,20 +46,18 @@ from pipelines.settings import auth_settings
 from sage_source import sage_accounting
 from sage_source.connection import SageConnection
 from sage_source.errors import (
-    AmbiguousRefreshError,
     ReauthorizationError,
-    SageApiError,
-    SageDataError,
     SageSourceError,
+    SageUnavailableError,
     TokenStoreUnwritableError,
-    UnsafeNextLinkError,
 )
 from sage_source.settings import RESOURCE_NAMES
 
-EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_REAUTH, EXIT_SAGE, EXIT_LOAD, EXIT_LOCKED = 0, 1, 2, 3, 4, 5, 75
-EXIT_MARTS = 6  # the load is in; dbt build failed (a model, or a reconciliation an accountant would run)
-EXIT_NOTEBOOK = 7  # a cell of the cash-flow notebook raised
-EXIT_DISK = 74  # sysexits EX_IOERR: a disk is full (or over quota); the folder is named
+# The codes under the names the tests and older callers use; pipelines/exits.py defines them.
+EXIT_OK, EXIT_BUG, EXIT_CONFIG = Exit.OK, Exit.BUG, Exit.CONFIG
+EXIT_REAUTH, EXIT_SAGE = Exit.REAUTH, Exit.SAGE
+EXIT_LOAD, EXIT_MARTS, EXIT_NOTEBOOK = Exit.LOAD, Exit.MARTS, Exit.NOTEBOOK
+EXIT_DISK, EXIT_LOCKED = Exit.DISK, Exit.LOCKED
 
 DESCRIPTION = """\
 Load Sage Business Cloud Accounting books into DuckDB (or any dlt destination).
@@ -90,16 +73,13 @@ First time:
 Then schedule `sage-pipeline run`: each run reads only what changed.
 """
 
-EPILOG = """\
+EPILOG = f"""\
 Settings are read the dlt way: [sources.sage_accounting] in .dlt/config.toml and
 .dlt/secrets.toml, or SOURCES__SAGE_ACCOUNTING__<NAME> environment variables (CLIENT_ID,
 CLIENT_SECRET, TOKEN_STORE, API_BASE_URL, TOKEN_URL, AUTHORIZE_URL, REFRESH_TOKEN, ...).
 The DuckDB file can also come from DESTINATION__DUCKDB__CREDENTIALS.
 
-exit codes: 0 done · 2 bad settings · 3 run `sage-pipeline auth` · 4 Sage failed, try later ·
-5 destination failed · 6 loaded, but dbt build failed (a model or a reconciliation) ·
-7 the notebook failed in a cell · 74 a disk is full (the folder is named) ·
-75 another run, or process, has the pipeline or DuckDB file · 1 a bug (rerun with --debug)
+{exit_codes_help()}
 """
 
 
@@ -420,6 +400,34 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
 # -- errors -> one line and an exit code -----------------------------------------------------------
 
 
+# Each kind of error and its exit code, with how its line reads ("{}" is the error's own words).
+# A cause takes the row of its nearest class (its MRO): TokenStoreInvalidError is a ReauthorizationError,
+# SageApiError a SageUnavailableError, both SageSourceErrors (bad settings, unless a subclass says more).
+KINDS: dict[type[BaseException], tuple[Exit, str]] = {
+    SageSourceError: (Exit.CONFIG, "{}"),
+    ReauthorizationError: (Exit.REAUTH, "{}"),
+    SageUnavailableError: (Exit.SAGE, "Sage: {}"),
+    RunSettingsError: (Exit.CONFIG, "{}"),
+    MissingExtraError: (Exit.CONFIG, "{}"),
+    MartsError: (Exit.CONFIG, "{}"),
+    NotebookInputError: (Exit.CONFIG, "{}"),
+    DuplicateKeysError: (Exit.LOAD, "the destination holds {}"),
+    NotebookCellError: (Exit.NOTEBOOK, "{}"),
+    RunLocked: (Exit.LOCKED, "{}; nothing was done. Try again when it has finished."),
+}
+
+
+def kind(error: BaseException) -> tuple[Exit, str] | None:
+    """``error``'s exit code and line from ``KINDS``, or None when it is of no kind listed there."""
+    if isinstance(error, TokenStoreUnwritableError) and error.disk_full:
+        return Exit.DISK, str(error)
+    for cls in type(error).__mro__:
+        if cls in KINDS:
+            code, line = KINDS[cls]
+            return code, line.format(error)
+    return None
+
+
 def classify(error: BaseException) -> tuple[int, str]:
     """The exit code and the one line to print for a failure (wrapped by dlt or not)."""
     causes = list(chain(error))
@@ -429,22 +437,9 @@ def classify(error: BaseException) -> tuple[int, str]:
     if in_use := _duckdb_in_use(map(str, causes)):
         return EXIT_LOCKED, in_use
     for cause in causes:
-        if isinstance(cause, RunLocked):
-            return EXIT_LOCKED, f"{cause}; nothing was done. Try again when it has finished."
-        if isinstance(cause, TokenStoreUnwritableError):
-            return (EXIT_DISK if cause.disk_full else EXIT_CONFIG), str(cause)
-        if isinstance(cause, ReauthorizationError):
-            return EXIT_REAUTH, str(cause)
-        if isinstance(cause, AmbiguousRefreshError | SageApiError | SageDataError | UnsafeNextLinkError):
-            return EXIT_SAGE, f"Sage: {cause}"
-        if isinstance(
-            cause, SageSourceError | MartsError | NotebookInputError | RunSettingsError | MissingExtraError
-        ):
-            return EXIT_CONFIG, str(cause)
-        if isinstance(cause, NotebookCellError):
-            return EXIT_NOTEBOOK, str(cause)
-        if isinstance(cause, DuplicateKeysError):
-            return EXIT_LOAD, f"the destination holds {cause}"
+        if (found := kind(cause)) is not None:
+            return found
+        # dlt's own, outside our kinds:
         if isinstance(cause, ConfigFieldMissingException):
             return EXIT_CONFIG, _missing_settings(cause)
         if isinstance(cause, ConfigValueCannotBeCoercedException):
@@ -534,7 +529,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return COMMANDS[args.command](args, out)
     except KeyboardInterrupt:
         print("sage-pipeline: interrupted", file=sys.stderr)
-        return 130
+        return Exit.INTERRUPTED
     except Exception as error:
         code, message = classify(error)
         if args.debug:

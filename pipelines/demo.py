@@ -28,6 +28,7 @@ import httpx
 import orjson
 
 from pipelines.auth_flow import run_auth
+from pipelines.exits import Exit
 from pipelines.marts_summary import print_marts_summary
 from pipelines.notebook import NotebookRequest, run_notebooks
 from pipelines.report import print_notebook_reports, print_report
@@ -94,7 +95,7 @@ def run_demo(invoices: int, folder: str, out: TextIO) -> int:
 
     if final.marts is None or not final.marts.ok:
         print(f"Demo stopped after {time.perf_counter() - started:.0f}s: the marts did not build.", file=out)
-        return 6
+        return Exit.MARTS
     print("\n5. sage-pipeline notebook: the cash-flow analysis for each business", file=out, flush=True)
     print_notebook_reports(run_notebooks(NotebookRequest(database=database, out_dir=home / "reports")), out)
     print_marts_summary(database, out)
@@ -102,7 +103,7 @@ def run_demo(invoices: int, folder: str, out: TextIO) -> int:
     print(f"Query it:      {query_command(database, 'select * from marts.rpt_ar_aging limit 5')}", file=out)
     print(f"Open:          {home / 'reports'}/<business>/cash_flow_analysis.html", file=out)
     print(f"Demo done in {time.perf_counter() - started:.0f}s.", file=out)
-    return 0
+    return Exit.OK
 
 
 def query_command(database: Path, sql: str) -> str:

@@ -77,7 +77,8 @@ def sage_accounting(
         resources: Sage resources to load (default all; see ``RESOURCE_NAMES``).
         items_per_page: page size (Sage's maximum, 200, by default).
         overlap_seconds: how far before the watermark each incremental read starts again.
-        requests_per_minute, max_concurrency: stay under Sage's limits (None: no budget).
+        requests_per_minute, max_concurrency: stay under Sage's limits (requests_per_minute 0 or None:
+            no budget).
         id_sweep_days: how often lists without a delete feed are swept for vanished ids.
         request_timeout, max_retries: per request.
         retry_backoff_seconds: the first backoff after a 5xx or a dropped connection (then doubled,

@@ -28,7 +28,12 @@ from collections.abc import Callable, Generator
 
 import httpx
 
-from sage_source.errors import AmbiguousRefreshError, ReauthorizationError, SageSourceError
+from sage_source.errors import (
+    AmbiguousRefreshError,
+    ReauthorizationError,
+    SageSourceError,
+    SageUnreachableError,
+)
 from sage_source.tokens import FileTokenStore, TokenSet
 
 SKEW_SECONDS = 60.0
@@ -149,7 +154,7 @@ class TokenManager:
                 return self._http.post(self.token_url, data=form)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt == _CONNECT_RETRIES - 1:
-                    raise SageSourceError(
+                    raise SageUnreachableError(
                         f"cannot reach Sage's token endpoint {self.token_url}: {exc}"
                     ) from None
                 time.sleep(2**attempt)

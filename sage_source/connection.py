@@ -29,7 +29,7 @@ class ConnectionSettings:
     token_store: str
     refresh_token: str | None = None
     items_per_page: int = 200
-    requests_per_minute: int | None = 200
+    requests_per_minute: int | None = 200  # 0 or None: no budget (0 is what TOML and the environment can say)
     max_concurrency: int = 4
     request_timeout: float = 60.0
     max_retries: int = 8
@@ -53,8 +53,10 @@ class ConnectionSettings:
             raise SageSourceError(
                 f"items_per_page must be between 1 and 200 (Sage's maximum), got {self.items_per_page}"
             )
-        if self.requests_per_minute is not None and self.requests_per_minute < 1:
-            raise SageSourceError("requests_per_minute must be at least 1, or unset for no limit")
+        if self.requests_per_minute is not None and self.requests_per_minute < 0:
+            raise SageSourceError(
+                f"requests_per_minute must be at least 1, or 0 for no budget, got {self.requests_per_minute}"
+            )
         if self.max_concurrency < 1:
             raise SageSourceError("max_concurrency must be at least 1")
 
@@ -75,7 +77,7 @@ class SageConnection:
             http=self._token_http,
             seed_refresh_token=settings.refresh_token,
         )
-        self.limiter = RequestLimiter(settings.requests_per_minute, settings.max_concurrency)
+        self.limiter = RequestLimiter(settings.requests_per_minute or None, settings.max_concurrency)
         self.client = SageClient(
             ClientSettings(
                 api_base_url=settings.api_base_url,

@@ -10,7 +10,16 @@ DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class SageSourceError(Exception):
-    """Base class: something the user or operator has to fix or know."""
+    """Base class, and the kind for bad settings: something the user or operator has to fix.
+
+    Its subclasses are the other kinds: :class:`ReauthorizationError` (a new consent is needed)
+    and :class:`SageUnavailableError` (Sage failed, refused or sent what cannot be read: later
+    may work). ``sage-pipeline`` exits 2, 3 and 4 on them (``pipelines.cli.KINDS``)."""
+
+
+class SageUnavailableError(SageSourceError):
+    """Sage (its API or its token endpoint) cannot be reached, failed or refused after the retries,
+    or answered something that cannot be used: nothing to fix here, run again later."""
 
 
 class ReauthorizationError(SageSourceError):
@@ -58,11 +67,22 @@ def _cannot_write(folder: Path, error: OSError) -> str:
     return f"cannot write in {folder} ({reason}): fix it or set token_store elsewhere, and run again"
 
 
-class AmbiguousRefreshError(SageSourceError):
+class SageUnreachableError(SageUnavailableError):
+    """No connection to Sage could be made, after the retries."""
+
+
+class TokenResponseError(SageUnavailableError):
+    """Sage's token endpoint answered 200 with something that is not a token set.
+
+    Not a :class:`SageDataError`: that one ends only the business × resource being read, while no
+    request can be made without tokens, so this one ends the run."""
+
+
+class AmbiguousRefreshError(SageUnavailableError):
     """A token refresh was sent but its answer was lost: retrying could spend a rotated token."""
 
 
-class SageApiError(SageSourceError):
+class SageApiError(SageUnavailableError):
     """Sage answered an error that retrying will not fix (4xx, or 5xx after the retries)."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
@@ -70,9 +90,9 @@ class SageApiError(SageSourceError):
         self.status = status
 
 
-class SageDataError(SageSourceError):
+class SageDataError(SageUnavailableError):
     """A response that does not have the shape Sage documents (bad JSON, a non-numeric amount)."""
 
 
-class UnsafeNextLinkError(SageSourceError):
+class UnsafeNextLinkError(SageUnavailableError):
     """``$next`` points away from the API host: following it would send the bearer token there."""

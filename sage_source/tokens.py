@@ -35,7 +35,12 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from sage_source.errors import SageSourceError, TokenStoreInvalidError, TokenStoreUnwritableError
+from sage_source.errors import (
+    SageSourceError,
+    TokenResponseError,
+    TokenStoreInvalidError,
+    TokenStoreUnwritableError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +94,7 @@ class TokenSet:
                 saved_at=issued,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise SageSourceError(f"Sage's token response lacks {exc}; it cannot be used") from None
+            raise TokenResponseError(f"Sage's token response lacks {exc}; it cannot be used") from None
 
 
 class FileTokenStore:

@@ -32,6 +32,7 @@ from dlt.common.versioned_state import decompress_state
 from filelock import FileLock
 
 from pipelines.demo import query_command
+from pipelines.exits import Exit
 from pipelines.marts import DBT_PROJECT
 from sage_sandbox import SandboxConfig, SandboxServer
 from tests.conftest import SMALL
@@ -175,7 +176,9 @@ def test_help_lists_the_commands_the_run_options_and_where_settings_come_from(tm
         "DESTINATION__DUCKDB__CREDENTIALS",
     ):
         assert setting in top.stdout, setting
-    assert "75" in top.stdout  # the exit codes a scheduler needs are listed
+    # Every exit code a scheduler may see is listed, from pipelines/exits.py, with its meaning.
+    listed = top.stdout[top.stdout.index("exit codes:") :]
+    assert {int(n) for n in re.findall(r"(?:^|: |· )(\d+) \w", listed, re.MULTILINE)} == set(map(int, Exit))
 
     run_help = cli("run", "--help", env=env, cwd=tmp_path)
     assert run_help.returncode == 0, run_help.stderr
@@ -272,6 +275,14 @@ BAD_RUNS: dict[str, tuple[tuple[str, ...], dict[str, str], int, tuple[str, ...]]
         4,
         ("Sage:", "ConnectError", "/v3.1/businesses", "no answer from http://127.0.0.1:", "api_base_url"),
     ),
+    # Sage not answering is exit 4 whether it is the API or its token endpoint (the store is empty:
+    # the run must refresh before its first request).
+    "unreachable token endpoint": (
+        (),
+        {f"{PREFIX}TOKEN_URL": "http://127.0.0.1:{port}/token", f"{PREFIX}TOKEN_STORE": "{tmp}/tokens.json"},
+        4,
+        ("Sage: cannot reach Sage's token endpoint http://127.0.0.1:", "/token: ", "refused"),
+    ),
     "duckdb file named like the dataset": (  # DuckDB could not tell the file from the schema
         ("--duckdb", "{root}/Sage.duckdb", "--dataset", "sage"),
         {},
@@ -329,7 +340,7 @@ def test_bad_input_fails_with_one_line_and_leaves_the_warehouse_alone(
     args, changes, code, says = BAD_RUNS[case]
     changes = dict(changes)
     (home.root / "afile").write_text("a file where a folder would have to be\n")
-    fill = {"port": str(closed_port), "root": str(home.root)}
+    fill = {"port": str(closed_port), "root": str(home.root), "tmp": str(tmp_path)}
     before = snapshot(home.database)
     state = (home.pipelines / PIPELINE / "state.json").read_bytes()
     cwd = home.root
@@ -762,6 +773,29 @@ def test_the_environment_beats_secrets_toml_which_beats_config_toml(
     result = cli(*home.run_args("--quiet"), env=home.env, cwd=home.root)
     assert result.returncode == 2, result.stderr
     assert f"max_retries is 'bad-{wins}'" in one_error_line(result, "run")
+
+
+@pytest.mark.parametrize("place", ["environment", "config.toml"])
+def test_requests_per_minute_0_switches_the_budget_off(
+    place: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    """``requests_per_minute = 0`` is the documented "no budget" (TOML and the environment cannot say
+    None). One contact a page makes many requests: any budget would hold the run for minutes."""
+    home = new_home(tmp_path, server)
+    home.env[f"{PREFIX}ITEMS_PER_PAGE"] = "1"
+    if place == "environment":
+        home.env[f"{PREFIX}REQUESTS_PER_MINUTE"] = "0"
+    else:
+        del home.env[f"{PREFIX}REQUESTS_PER_MINUTE"]  # the environment would beat the file
+        (home.root / ".dlt").mkdir()
+        (home.root / ".dlt" / "config.toml").write_text(
+            "[sources.sage_accounting]\nrequests_per_minute = 0\n"
+        )
+    result = cli(*home.run_args("--quiet", resources="contacts"), env=home.env, cwd=home.root, timeout=150)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(home.database), read_only=True) as db:
+        row = db.execute("select sum(requests) from sage.sage_resource_outcomes").fetchone()
+    assert row is not None and row[0] >= 10, row
 
 
 @pytest.mark.parametrize("place", PLACES)

@@ -392,6 +392,7 @@ class TokenEndpointStub:
 
     ``drop``: reads the request and closes the connection without a word (the answer lost on
     the way back). ``hang``: never answers (the client times out). ``bad_gateway``: a proxy's 502.
+    ``not_a_token_set``: 200 with JSON that holds no tokens.
     """
 
     def __init__(self, behaviour: str) -> None:
@@ -409,6 +410,14 @@ class TokenEndpointStub:
                 elif stub.behaviour == "bad_gateway":
                     body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
                     self.send_response(502)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if stub.behaviour == "not_a_token_set":
+                    body = b'{"token_type": "bearer", "expires_in": 300}'
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
@@ -654,3 +663,19 @@ def test_tokens_never_appear_in_logs_errors_state_or_the_warehouse(
     # The only place the tokens live is the token store, 0600.
     assert leaks(connected.token_store.read_text())
     assert file_mode(connected.token_store) == 0o600
+
+
+def test_a_token_answer_without_tokens_is_sage_failing_exit_4(connected: Connected) -> None:
+    """Sage sending what cannot be used is exit 4 ("try later"), from its token endpoint as from its
+    API: nothing in the settings is wrong (it was exit 2)."""
+    connected.run(resources=RESOURCES)
+    saved = connected.token_store.read_bytes()
+    loads = load_ids(connected)
+    move_clock(connected.server, ACCESS_TTL + 1)  # this run's first request needs a refresh
+
+    with TokenEndpointStub("not_a_token_set") as stub:
+        result = cli_run(connected, {**connected.env, f"{PREFIX}TOKEN_URL": stub.url})
+        assert stub.posts == 1
+    assert_one_clear_line(result, EXIT_SAGE, "Sage: Sage's token response lacks 'refresh_token'")
+    assert connected.token_store.read_bytes() == saved
+    assert load_ids(connected) == loads
