@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator
+from typing import Any
 
 import httpx
 
@@ -33,6 +34,7 @@ from sage_source.errors import (
     ReauthorizationError,
     SageSourceError,
     SageUnreachableError,
+    TokenResponseError,
 )
 from sage_source.tokens import FileTokenStore, TokenSet
 
@@ -111,7 +113,7 @@ class TokenManager:
         response = self._send(form)
         self.refreshes += 1
         if response.status_code == 200:
-            return TokenSet.from_response(response.json(), now=self._clock())
+            return TokenSet.from_response(_token_body(response), now=self._clock())
         error = _oauth_error(response)
         if error == "invalid_client":
             raise SageSourceError("Sage rejected the client id or secret; check client_id and client_secret")
@@ -139,10 +141,9 @@ class TokenManager:
                 response = self._send(form)
                 if response.status_code != 200:
                     error = _oauth_error(response) or f"HTTP {response.status_code}"
-                    raise SageSourceError(
-                        f"Sage refused the authorization code ({error}); run `sage-pipeline auth` again"
-                    )
-                tokens = TokenSet.from_response(response.json(), now=self._clock())
+                    # The code expired, was spent, or belongs to another consent: only a new one helps.
+                    raise ReauthorizationError(f"Sage refused the authorization code: {error}")
+                tokens = TokenSet.from_response(_token_body(response), now=self._clock())
                 pending.commit(tokens)
             self._tokens = tokens
         return tokens
@@ -165,6 +166,18 @@ class TokenManager:
                     "fails with invalid_grant, run `sage-pipeline auth`."
                 ) from None
         raise AssertionError("unreachable")
+
+
+def _token_body(response: httpx.Response) -> dict[str, Any]:
+    """A 200's JSON object; anything else is Sage answering what cannot be used (exit 4, not a traceback)."""
+    try:
+        body = response.json()
+    except ValueError:
+        kind = response.headers.get("content-type") or "no content type"
+        raise TokenResponseError(f"Sage's token response is not JSON ({kind}); it cannot be used") from None
+    if not isinstance(body, dict):
+        raise TokenResponseError(f"Sage's token response is a JSON {type(body).__name__}, not an object")
+    return body
 
 
 def _oauth_error(response: httpx.Response) -> str | None:

@@ -392,7 +392,7 @@ class TokenEndpointStub:
 
     ``drop``: reads the request and closes the connection without a word (the answer lost on
     the way back). ``hang``: never answers (the client times out). ``bad_gateway``: a proxy's 502.
-    ``not_a_token_set``: 200 with JSON that holds no tokens.
+    ``not_a_token_set``: 200 with JSON that holds no tokens. ``not_json``: 200 with a proxy's HTML page.
     """
 
     def __init__(self, behaviour: str) -> None:
@@ -414,10 +414,15 @@ class TokenEndpointStub:
                     self.end_headers()
                     self.wfile.write(body)
                     return
-                if stub.behaviour == "not_a_token_set":
-                    body = b'{"token_type": "bearer", "expires_in": 300}'
+                if stub.behaviour in ("not_a_token_set", "not_json"):
+                    json_body = stub.behaviour == "not_a_token_set"
+                    body = (
+                        b'{"token_type": "bearer", "expires_in": 300}'
+                        if json_body
+                        else b"<html><body>Please sign in to the proxy</body></html>"
+                    )
                     self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", "application/json" if json_body else "text/html")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
@@ -665,7 +670,16 @@ def test_tokens_never_appear_in_logs_errors_state_or_the_warehouse(
     assert file_mode(connected.token_store) == 0o600
 
 
-def test_a_token_answer_without_tokens_is_sage_failing_exit_4(connected: Connected) -> None:
+@pytest.mark.parametrize(
+    ("behaviour", "says"),
+    [
+        ("not_a_token_set", "Sage: Sage's token response lacks 'refresh_token'"),
+        ("not_json", "Sage: Sage's token response is not JSON (text/html)"),  # it was a traceback, exit 1
+    ],
+)
+def test_a_token_answer_without_tokens_is_sage_failing_exit_4(
+    connected: Connected, behaviour: str, says: str
+) -> None:
     """Sage sending what cannot be used is exit 4 ("try later"), from its token endpoint as from its
     API: nothing in the settings is wrong (it was exit 2)."""
     connected.run(resources=RESOURCES)
@@ -673,9 +687,24 @@ def test_a_token_answer_without_tokens_is_sage_failing_exit_4(connected: Connect
     loads = load_ids(connected)
     move_clock(connected.server, ACCESS_TTL + 1)  # this run's first request needs a refresh
 
-    with TokenEndpointStub("not_a_token_set") as stub:
+    with TokenEndpointStub(behaviour) as stub:
         result = cli_run(connected, {**connected.env, f"{PREFIX}TOKEN_URL": stub.url})
         assert stub.posts == 1
-    assert_one_clear_line(result, EXIT_SAGE, "Sage: Sage's token response lacks 'refresh_token'")
+    assert_one_clear_line(result, EXIT_SAGE, says)
     assert connected.token_store.read_bytes() == saved
     assert load_ids(connected) == loads
+
+
+def test_a_refused_authorization_code_asks_for_a_new_consent(fresh_server: Build, tmp_path: Path) -> None:
+    """A spent or expired code is a new consent to give (``ReauthorizationError``, exit 3), not bad
+    settings (it was exit 2); nothing is written to the store."""
+    server = fresh_server(invoices=5, history_days=30)
+    store = FileTokenStore(tmp_path / "tokens.json")
+    with httpx.Client(timeout=10) as http:
+        manager = TokenManager(
+            store, token_url=server.urls.token, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, http=http
+        )
+        with pytest.raises(ReauthorizationError, match="refused the authorization code") as raised:
+            manager.exchange_code("a-code-sage-never-issued", "http://localhost:8976/callback")
+    assert "sage-pipeline auth" in str(raised.value)
+    assert not store.path.exists()
