@@ -6,7 +6,7 @@ from collections.abc import Collection
 from typing import Any
 
 from sage_sandbox.catalog import ENDPOINTS
-from tests.sage_http import Api
+from testkit.sage_http import Api
 
 Books = dict[str, list[dict[str, Any]]]
 

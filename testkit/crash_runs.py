@@ -9,7 +9,7 @@ must die on their own). :meth:`CrashBench.recover` runs again as a scheduler wou
 while another process holds the lock, exit 75) and :meth:`CrashBench.problems` compares the
 warehouse with the sandbox row for row, looks for any key held twice, and for a revoked chain.
 
-Used by ``tests/test_crash_matrix.py`` (a dozen kills) and ``benchmarks/crash_soak.py`` (100+).
+Used by ``tests/pipelines/test_crash_matrix.py`` (a dozen kills) and ``benchmarks/crash_soak.py`` (100+).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 import duckdb
 
 from sage_sandbox import SandboxServer
-from tests.pipeline_env import SCRIPT, sage_env
-from tests.sage_http import login
-from tests.warehouse import Warehouse, mismatches
+from testkit.pipeline_env import SCRIPT, sage_env
+from testkit.sage_http import login
+from testkit.warehouse import Warehouse, mismatches
 
 PHASES = ("extract", "normalize", "load", "after_load", "dbt")
 PIPELINE = "crash"

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from pipelines.runner import RunReport, RunRequest, run
-from tests.pipeline_env import PREFIX, patched_env
+from testkit.pipeline_env import PREFIX, patched_env
 
 BUSINESS_ID = "b0000000000000000000000000000001"
 # Hop-by-hop and encoding headers are not passed through the forwarding path.

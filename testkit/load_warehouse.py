@@ -2,7 +2,7 @@
 
 The dbt tests build the marts on such files; developers use it to get one to work on:
 
-    .venv/bin/python -m tests.load_warehouse --seed 7 --invoices 300 --out /tmp/seed7.duckdb
+    .venv/bin/python -m testkit.load_warehouse --seed 7 --invoices 300 --out /tmp/seed7.duckdb
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sage_sandbox import SandboxConfig, SandboxServer
-from tests.pipeline_env import connect
+from testkit.pipeline_env import connect
 
 # A fixed "now" makes the books, and so every figure the marts compute, the same on every run.
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

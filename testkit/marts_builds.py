@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.marts import MartsReport, MartsRequest, build_marts
-from tests.load_warehouse import load
+from testkit.load_warehouse import load
 
 INVOICES = 300  # per business: two years of books, small enough for CI
 

@@ -19,8 +19,8 @@ from typing import Any
 from pipelines.runner import RunReport, RunRequest, run
 from sage_sandbox import SandboxServer
 from sage_sandbox.server import SandboxProcess
-from tests.sage_http import CLIENT_ID, CLIENT_SECRET, login
-from tests.warehouse import Warehouse
+from testkit.sage_http import CLIENT_ID, CLIENT_SECRET, login
+from testkit.warehouse import Warehouse
 
 PREFIX = "SOURCES__SAGE_ACCOUNTING__"
 SCRIPT = Path(sys.executable).with_name("sage-pipeline")  # the console script, as a user runs it

@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from sage_sandbox.catalog import ENDPOINTS, SINGLETONS
-from tests.conftest import openapi_dir
+from testkit.openapi import openapi_dir
 
 Rule = tuple[bool, dict[str, frozenset[str]]]  # (every area needed, area -> accepted roles)
 

@@ -1,8 +1,8 @@
 """One of several OS processes that refresh through the same token store at the same moment.
 
-Used by ``tests/test_source_tokens.py``; not a test itself. Run as::
+Used by ``tests/source/test_tokens.py``; not a test itself. Run as::
 
-    python -m tests.token_race STORE TOKEN_URL SEED_REFRESH_TOKEN BARRIER_DIR NAME ROUNDS
+    python -m testkit.token_race STORE TOKEN_URL SEED_REFRESH_TOKEN BARRIER_DIR NAME ROUNDS
 
 Round 0 starts from an empty store, as two scheduled runs configured with the same
 ``refresh_token`` do on their first night: each asks for an access token. Every later round
@@ -28,7 +28,7 @@ import httpx
 
 from sage_source.auth import TokenManager
 from sage_source.tokens import FileTokenStore
-from tests.sage_http import CLIENT_ID, CLIENT_SECRET
+from testkit.sage_http import CLIENT_ID, CLIENT_SECRET
 
 WAIT_SECONDS = 60.0
 

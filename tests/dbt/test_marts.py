@@ -19,7 +19,7 @@ import pytest
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
 from pipelines.marts_summary import print_marts_summary
 from scripts.generate_dbt_staging import STAGING, generate
-from tests.marts_builds import Built, build
+from testkit.marts_builds import Built, build
 
 SEEDS = (7, 11, 23)
 RECONCILIATIONS = DBT_PROJECT / "tests" / "reconciliation"

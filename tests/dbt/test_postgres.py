@@ -17,9 +17,9 @@ import psycopg2
 import pytest
 
 from pipelines.marts import MartsRequest, build_marts
-from tests.load_warehouse import load
-from tests.pipeline_env import patched_env
-from tests.postgres_server import available, postgres_server
+from testkit.load_warehouse import load
+from testkit.pipeline_env import patched_env
+from testkit.postgres_server import available, postgres_server
 
 pytestmark = pytest.mark.skipif(not available(), reason="no PostgreSQL: run scripts/ensure_postgres.sh")
 

@@ -35,11 +35,11 @@ from pipelines.demo import query_command
 from pipelines.exits import Exit
 from pipelines.marts import DBT_PROJECT
 from sage_sandbox import SandboxConfig, SandboxServer
-from tests.conftest import SMALL
-from tests.pipeline_env import PREFIX, SCRIPT, cli, one_error_line, sage_env
-from tests.sage_http import CLIENT_SECRET, Api, login
+from testkit.pipeline_env import PREFIX, SCRIPT, cli, one_error_line, sage_env
+from testkit.sage_http import CLIENT_SECRET, Api, login
+from testkit.sandboxes import SMALL
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = "businesses,contacts,sales_invoices"  # enough to make the point, quick on two cores
 PIPELINE = "sage_accounting"  # the CLI's default pipeline name
 # Settings a developer's shell may carry that would steer the CLI away from the test's sandbox.

@@ -16,7 +16,7 @@ import pytest
 
 from sage_sandbox import SandboxServer
 from sage_sandbox.config import SandboxConfig
-from tests.crash_runs import CrashBench, Kill
+from testkit.crash_runs import CrashBench, Kill
 
 # (phase, first load?): each first load starts a new warehouse; incremental runs follow a
 # few days of business (new, edited, paid, voided and deleted documents).

@@ -16,9 +16,9 @@ import duckdb
 import httpx
 
 from sage_sandbox import SandboxServer
-from tests.pipeline_env import PREFIX, cli, one_error_line
-from tests.small_disk import SmallDisk
-from tests.test_pipeline_cli import (
+from testkit.pipeline_env import PREFIX, cli, one_error_line
+from testkit.small_disk import SmallDisk
+from tests.pipelines.test_cli import (
     Home,
     invoices_per_business,
     new_home,
@@ -26,7 +26,7 @@ from tests.test_pipeline_cli import (
     snapshot,
     start_auth,
 )
-from tests.test_source_tokens import ACCESS_TTL, move_clock, token_stats
+from tests.source.test_tokens import ACCESS_TTL, move_clock, token_stats
 
 Build = Callable[..., SandboxServer]
 EXIT_DISK = 74  # pipelines/cli.py's documented exit code

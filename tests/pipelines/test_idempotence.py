@@ -23,9 +23,9 @@ from pipelines.cli import EXIT_LOAD, classify
 from pipelines.integrity import DuplicateKeysError, duplicate_keys
 from pipelines.runner import RunReport
 from sage_sandbox import SandboxServer
-from tests.crash_runs import duplicate_keys as keys_held_twice
-from tests.pipeline_env import Connected, connect
-from tests.warehouse import mismatches
+from testkit.crash_runs import duplicate_keys as keys_held_twice
+from testkit.pipeline_env import Connected, connect
+from testkit.warehouse import mismatches
 
 Build = Callable[..., SandboxServer]
 INVOICES = ["sales_invoices"]

@@ -29,8 +29,8 @@ from pipelines.notebook import (
     NotebookRequest,
     run_notebooks,
 )
-from tests.marts_builds import Built
-from tests.pipeline_env import cli, one_error_line
+from testkit.marts_builds import Built
+from testkit.pipeline_env import cli, one_error_line
 
 CHARTS = (
     "1_cash_position_per_bank",

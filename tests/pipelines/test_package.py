@@ -26,13 +26,13 @@ import duckdb
 import pytest
 
 from sage_sandbox import SandboxConfig, SandboxServer
-from tests.conftest import SMALL
-from tests.pipeline_env import one_error_line
-from tests.test_pipeline_cli import new_home, sandbox_businesses
+from testkit.pipeline_env import one_error_line
+from testkit.sandboxes import SMALL
+from tests.pipelines.test_cli import new_home, sandbox_businesses
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DBT_LEFTOVERS = ("target/run_results.json", "logs/dbt.log", "dbt_packages/x/macros/m.sql", ".user.yml")
 
 

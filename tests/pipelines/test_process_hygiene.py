@@ -27,9 +27,9 @@ import nbformat
 import pytest
 
 from sage_sandbox import SandboxConfig, SandboxServer
-from tests.conftest import SMALL
-from tests.pipeline_env import SCRIPT, cli, one_error_line
-from tests.test_pipeline_cli import Home, new_home
+from testkit.pipeline_env import SCRIPT, cli, one_error_line
+from testkit.sandboxes import SMALL
+from tests.pipelines.test_cli import Home, new_home
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="children are found in /proc")
 
@@ -150,7 +150,7 @@ def slow_dbt_project(tmp_path: Path) -> Path:
     (project / "dbt_project.yml").write_text(
         'name: slow\nversion: "1.0.0"\nconfig-version: 2\nprofile: sage_finance\nmodel-paths: ["models"]\n'
     )
-    profiles = Path(__file__).resolve().parents[1] / "dbt_models" / "profiles.yml"
+    profiles = Path(__file__).resolve().parents[2] / "dbt_models" / "profiles.yml"
     (project / "profiles.yml").write_text(profiles.read_text())
     (project / "models" / "slow.sql").write_text(
         "{{ config(materialized='table') }}\nselect sum(i) as total from range(1000000000000) as r(i)\n"

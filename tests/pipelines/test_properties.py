@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from sage_sandbox import SandboxServer
 from sage_sandbox.config import SandboxConfig
-from tests.crash_runs import duplicate_keys
-from tests.pipeline_env import Connected, connect
-from tests.warehouse import mismatches
+from testkit.crash_runs import duplicate_keys
+from testkit.pipeline_env import Connected, connect
+from testkit.warehouse import mismatches
 
 SUBSETS = ("sales_invoices", "contact_payments", "journals", "ledger_entries", "ledger_accounts", "contacts")
 

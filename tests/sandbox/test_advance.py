@@ -14,8 +14,8 @@ import pytest
 from sage_sandbox import SandboxServer
 from sage_sandbox.books.audit import audit
 from sage_sandbox.catalog import ENDPOINTS
-from tests.books_over_http import fetch_books
-from tests.sage_http import Api, login
+from testkit.books_over_http import fetch_books
+from testkit.sage_http import Api, login
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ import pytest
 
 from sage_sandbox import Sandbox, SandboxConfig, SandboxServer
 from sage_sandbox.books.audit import audit
-from tests.books_over_http import fetch_books
-from tests.conftest import NOW
-from tests.sage_http import Api, login
+from testkit.books_over_http import fetch_books
+from testkit.sage_http import Api, login
+from testkit.sandboxes import NOW
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

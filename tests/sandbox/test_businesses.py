@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sage_sandbox import SandboxServer
-from tests.sage_http import Api
+from testkit.sage_http import Api
 
 
 def test_the_user_has_several_businesses_of_different_countries(api: Api) -> None:

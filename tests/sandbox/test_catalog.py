@@ -15,8 +15,8 @@ from sage_sandbox.catalog import (
     SPECIAL_PARAMS,
     route_rules,
 )
-from tests import swagger_rules
-from tests.swagger_rules import ROUTES, swagger
+from testkit import swagger_rules
+from testkit.swagger_rules import ROUTES, swagger
 
 PAGING = {"items_per_page", "page", "attributes", "sort"}
 

@@ -14,9 +14,9 @@ import pytest
 
 from sage_sandbox import SandboxServer
 from sage_sandbox.catalog import ENDPOINTS, SINGLETONS
-from tests.conftest import openapi_dir
-from tests.sage_http import Api, login
-from tests.swagger_schema import BUSINESSES_ENVELOPE, ENVELOPE, SAGE_ERROR, problems, validator
+from testkit.openapi import openapi_dir
+from testkit.sage_http import Api, login
+from testkit.swagger_schema import BUSINESSES_ENVELOPE, ENVELOPE, SAGE_ERROR, problems, validator
 
 
 def assert_valid(model_or_schema: str | dict, instance: object, what: str) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sage_sandbox import SandboxServer
-from tests.sage_http import Api, login
+from testkit.sage_http import Api, login
 
 
 def _stamp(moment: datetime) -> str:

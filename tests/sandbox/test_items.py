@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sage_sandbox import SandboxServer
-from tests.sage_http import Api, login
+from testkit.sage_http import Api, login
 
 
 def test_an_item_has_every_attribute_and_allocations_on_request(api: Api) -> None:

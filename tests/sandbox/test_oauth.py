@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sage_sandbox import SandboxServer
-from tests.sage_http import CLIENT_ID, REDIRECT_URI, authorization_code, login, token_request
+from testkit.sage_http import CLIENT_ID, REDIRECT_URI, authorization_code, login, token_request
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tests.sage_http import Api
+from testkit.sage_http import Api
 
 
 def test_pages_concatenate_to_every_row_exactly_once(api: Api) -> None:

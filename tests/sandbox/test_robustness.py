@@ -8,7 +8,7 @@ import pytest
 
 from sage_sandbox import SandboxServer
 from sage_sandbox.catalog import ENDPOINTS
-from tests.sage_http import Api
+from testkit.sage_http import Api
 
 HOSTILE = [
     "",

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from sage_sandbox import Sandbox, SandboxConfig, SandboxServer
-from tests.conftest import NOW
-from tests.sage_http import Api, login
-from tests.test_books import _fingerprint
+from testkit.sage_http import Api, login
+from testkit.sandboxes import NOW
+from tests.sandbox.test_books import _fingerprint
 
 
 def test_a_reloaded_snapshot_serves_the_same_books(tmp_path: Path) -> None:

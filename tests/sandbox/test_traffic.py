@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from sage_sandbox import SandboxServer
-from tests.sage_http import Api, login
+from testkit.sage_http import Api, login
 
 
 @pytest.fixture

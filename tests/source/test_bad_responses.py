@@ -2,7 +2,7 @@
 
 The sandbox never sends a ``$next`` to another host, a page that repeats, a 200 that is not
 JSON or money as a float, so these tests point the real runner (``pipelines.runner.run``, the
-real source, client and DuckDB) at ``tests.fake_sage.FakeSage``, a stdlib HTTP server on
+real source, client and DuckDB) at ``testkit.fake_sage.FakeSage``, a stdlib HTTP server on
 loopback that answers exactly that. Failures are judged as the user sees them: an error that
 stops the run is turned into its exit code and one line by the CLI's ``classify``; one that ends
 only its business × resource leaves the run to finish and exit 4, with that resource's outcome
@@ -24,9 +24,9 @@ from pipelines.cli import EXIT_REAUTH, EXIT_SAGE, classify
 from pipelines.runner import run
 from sage_sandbox import SandboxServer
 from sage_source.errors import ReauthorizationError
-from tests.fake_sage import BUSINESS_ID, FakeSage, Reply, Seen, fake_env, page, run_pipeline, sage_error
-from tests.pipeline_env import PREFIX, connect, patched_env
-from tests.warehouse import Warehouse
+from testkit.fake_sage import BUSINESS_ID, FakeSage, Reply, Seen, fake_env, page, run_pipeline, sage_error
+from testkit.pipeline_env import PREFIX, connect, patched_env
+from testkit.warehouse import Warehouse
 
 CONTACTS = "/v3.1/contacts"
 

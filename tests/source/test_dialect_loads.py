@@ -27,10 +27,10 @@ from pipelines.marts import MartsReport
 from pipelines.runner import RunReport
 from sage_sandbox import SandboxConfig, SandboxServer
 from sage_source.settings import RESOURCE_NAMES
-from tests.load_warehouse import NOW
-from tests.marts_builds import build
-from tests.pipeline_env import connect
-from tests.warehouse import Warehouse, mismatches
+from testkit.load_warehouse import NOW
+from testkit.marts_builds import build
+from testkit.pipeline_env import connect
+from testkit.warehouse import Warehouse, mismatches
 
 CREDIT_NOTES = ("sales_credit_notes", "purchase_credit_notes")
 # Business-level tables with too few rows in small books to be in every business every month.

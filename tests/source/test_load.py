@@ -1,7 +1,7 @@
 """The warehouse equals the books: after a first load, and after the books move on.
 
 Each test builds its own sandbox (the books change) and loads it over real HTTP into a real
-DuckDB file with the real pipeline; ``tests.warehouse`` diffs every table of every business
+DuckDB file with the real pipeline; ``testkit.warehouse`` diffs every table of every business
 against the sandbox's ground truth.
 """
 
@@ -16,8 +16,8 @@ import pytest
 
 from sage_sandbox import SandboxServer
 from sage_source.settings import ENDPOINTS, RESOURCE_NAMES
-from tests.pipeline_env import Connected, connect, patched_env
-from tests.warehouse import mismatches
+from testkit.pipeline_env import Connected, connect, patched_env
+from testkit.warehouse import mismatches
 
 Build = Callable[..., SandboxServer]
 

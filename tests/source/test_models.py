@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from sage_source.settings import RESOURCE_NAMES
-from tests.conftest import openapi_dir
+from testkit.openapi import openapi_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def generator() -> Any:

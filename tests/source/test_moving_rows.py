@@ -18,8 +18,8 @@ import pytest
 
 from sage_source.pages import Page
 from sage_source.resources import FirstSighting
-from tests.fake_sage import FakeSage, Reply, Seen, fake_env, page, run_pipeline
-from tests.warehouse import Warehouse
+from testkit.fake_sage import FakeSage, Reply, Seen, fake_env, page, run_pipeline
+from testkit.warehouse import Warehouse
 
 CUSTOMER = {"id": "CUSTOMER", "displayed_as": "Customer"}
 SUPPLIER = {"id": "VENDOR", "displayed_as": "Supplier"}

@@ -3,7 +3,7 @@
 Each test builds its own small sandbox, turns on its limits or faults over the admin HTTP API,
 and loads it with the real pipeline over real HTTP into a real DuckDB file. The sandbox's
 counters prove the trouble was really served. Where the sandbox cannot misbehave the way a
-test needs (one endpoint failing for hours), ``tests.fake_sage`` stands in front of it as a
+test needs (one endpoint failing for hours), ``testkit.fake_sage`` stands in front of it as a
 forwarding proxy on loopback and fails just that endpoint.
 """
 
@@ -25,9 +25,9 @@ import pytest
 from pipelines.cli import EXIT_SAGE, classify
 from pipelines.runner import run
 from sage_sandbox import SandboxServer
-from tests.fake_sage import FakeSage, Reply, Seen, sage_error
-from tests.pipeline_env import PREFIX, Connected, connect, patched_env
-from tests.warehouse import mismatches
+from testkit.fake_sage import FakeSage, Reply, Seen, sage_error
+from testkit.pipeline_env import PREFIX, Connected, connect, patched_env
+from testkit.warehouse import mismatches
 
 Build = Callable[..., SandboxServer]
 

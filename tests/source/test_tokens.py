@@ -44,16 +44,16 @@ from sage_source import apply_deletions, sage_accounting
 from sage_source.auth import SKEW_SECONDS, TokenManager
 from sage_source.errors import AmbiguousRefreshError, ReauthorizationError, TokenStoreUnwritableError
 from sage_source.tokens import RESERVED_BYTES, FileTokenStore, TokenSet
-from tests.pipeline_env import PREFIX, Connected, connect, patched_env
-from tests.sage_http import CLIENT_ID, CLIENT_SECRET, token_request
-from tests.small_disk import SmallDisk
-from tests.warehouse import mismatches
+from testkit.pipeline_env import PREFIX, Connected, connect, patched_env
+from testkit.sage_http import CLIENT_ID, CLIENT_SECRET, token_request
+from testkit.small_disk import SmallDisk
+from testkit.warehouse import mismatches
 
 Build = Callable[..., SandboxServer]
 RESOURCES = ["sales_invoices", "contacts"]
 ACCESS_TTL = 300
 EXIT_REAUTH, EXIT_SAGE = 3, 4  # pipelines/cli.py's documented exit codes
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -278,7 +278,7 @@ def test_two_processes_refreshing_at_the_same_moment_keep_the_chain_alive(
             [
                 sys.executable,
                 "-m",
-                "tests.token_race",
+                "testkit.token_race",
                 str(connected.token_store),
                 server.urls.token,
                 connected.refresh_token,
