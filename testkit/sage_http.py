@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from sage_sandbox.server import Urls
+from sage_sandbox.server import SandboxServer, Urls
 
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"
@@ -82,3 +82,13 @@ class Api:
 
     def close(self) -> None:
         self.http.close()
+
+
+def sandbox_businesses(server: SandboxServer) -> dict[str, str]:
+    """Each business's id and name, as the API lists them: what ``sage-pipeline businesses`` must print."""
+    api = Api(server.urls, str(login(server.urls)["access_token"]))
+    try:
+        ids = [b["id"] for b in api.ok("/businesses")["$items"]]
+        return {business: api.ok(f"/businesses/{business}")["name"] for business in ids}
+    finally:
+        api.close()

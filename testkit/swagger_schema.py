@@ -20,6 +20,8 @@ from typing import Any
 
 import jsonschema
 
+from testkit import openapi
+
 DECIMAL = r"^-?[0-9]+\.[0-9]+$"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
@@ -105,3 +107,14 @@ def problems(validator: jsonschema.Draft4Validator, instance: Any, limit: int = 
         if len(found) >= limit:
             break
     return found
+
+
+def assert_valid(model_or_schema: str | dict, instance: object, what: str) -> None:
+    """``instance`` validates against a swagger model (by name) or a schema; else fail naming ``what``."""
+    check = (
+        validator(openapi.openapi_dir(), model_or_schema)
+        if isinstance(model_or_schema, str)
+        else jsonschema.Draft4Validator(model_or_schema)
+    )
+    found = problems(check, instance)
+    assert not found, f"{what} breaks the contract:\n" + "\n".join(found)

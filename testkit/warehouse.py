@@ -211,3 +211,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def snapshot(database: Path) -> dict[str, int]:
+    """Rows per table in every schema of the DuckDB file (``_dlt_loads`` counts the loads)."""
+    with duckdb.connect(str(database), read_only=True) as db:
+        tables = db.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2"
+        ).fetchall()
+        counts: dict[str, int] = {}
+        for schema, table in tables:
+            row = db.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
+            counts[f"{schema}.{table}"] = int(row[0]) if row else -1
+    return counts

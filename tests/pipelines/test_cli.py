@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import shutil
 import socket
 import subprocess
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import duckdb
 import httpx
-import orjson
 import pytest
 from dlt.common.versioned_state import decompress_state
 from filelock import FileLock
@@ -35,105 +33,15 @@ from pipelines.demo import query_command
 from pipelines.exits import Exit
 from pipelines.marts import DBT_PROJECT
 from sage_sandbox import SandboxConfig, SandboxServer
-from testkit.pipeline_env import PREFIX, SCRIPT, cli, one_error_line, sage_env
-from testkit.sage_http import CLIENT_SECRET, Api, login
+from testkit.cli_home import Home, clean_env, new_home, start_auth
+from testkit.pipeline_env import PREFIX, cli, one_error_line
+from testkit.sage_http import sandbox_businesses
+from testkit.sandbox_admin import invoices_per_business
 from testkit.sandboxes import SMALL
+from testkit.warehouse import snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
-RESOURCES = "businesses,contacts,sales_invoices"  # enough to make the point, quick on two cores
 PIPELINE = "sage_accounting"  # the CLI's default pipeline name
-# Settings a developer's shell may carry that would steer the CLI away from the test's sandbox.
-FOREIGN = ("SOURCES__", "DESTINATION__", "DLT_", "RUNTIME__", "PIPELINES__", "NORMALIZE__", "LOAD__")
-
-
-@dataclass
-class Home:
-    """One user's set-up: a folder with the pipeline state, the DuckDB file and the token store."""
-
-    root: Path
-    env: dict[str, str]
-    secrets: set[str] = field(default_factory=set)  # every token and secret this home has seen
-
-    @property
-    def pipelines(self) -> Path:
-        return self.root / "pipelines"
-
-    @property
-    def database(self) -> Path:
-        return self.root / "warehouse.duckdb"
-
-    @property
-    def token_store(self) -> Path:
-        return self.root / "tokens.json"
-
-    def run_args(self, *extra: str, resources: str = RESOURCES) -> tuple[str, ...]:
-        # The marts need every resource; tests/test_dbt_marts.py runs them through the CLI.
-        return ("run", "--pipelines-dir", str(self.pipelines), "--resources", resources, "--skip-dbt", *extra)
-
-    def remember_tokens(self) -> None:
-        if self.token_store.exists():
-            stored = orjson.loads(self.token_store.read_bytes())
-            self.secrets.update(t for t in (stored.get("access_token"), stored.get("refresh_token")) if t)
-
-
-def clean_env(root: Path, **settings: str) -> dict[str, str]:
-    """The machine's environment without dlt/Sage settings, with a private HOME and dlt data dir."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(FOREIGN)}
-    env.update(
-        HOME=str(root / "home"),
-        DLT_DATA_DIR=str(root / "dlt_data"),
-        RUNTIME__DLTHUB_TELEMETRY="false",
-        PYTHONUNBUFFERED="1",
-        **settings,
-    )
-    return env
-
-
-def new_home(root: Path, server: SandboxServer, seeded: bool = True) -> Home:
-    """A headless first run's set-up: settings in the environment, a refresh token as the seed."""
-    root.mkdir(parents=True, exist_ok=True)
-    seed = str(login(server.urls)["refresh_token"]) if seeded else None
-    home = Home(root, {})
-    home.env = clean_env(
-        root,
-        **sage_env(server, home.token_store, seed),
-        DESTINATION__DUCKDB__CREDENTIALS=str(home.database),
-    )
-    home.secrets.update({CLIENT_SECRET, *([seed] if seed else [])})
-    return home
-
-
-def snapshot(database: Path) -> dict[str, int]:
-    """Rows per table in every schema of the DuckDB file (``_dlt_loads`` counts the loads)."""
-    with duckdb.connect(str(database), read_only=True) as db:
-        tables = db.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2"
-        ).fetchall()
-        counts: dict[str, int] = {}
-        for schema, table in tables:
-            row = db.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
-            counts[f"{schema}.{table}"] = int(row[0]) if row else -1
-    return counts
-
-
-def sandbox_businesses(server: SandboxServer) -> dict[str, str]:
-    api = Api(server.urls, str(login(server.urls)["access_token"]))
-    try:
-        ids = [b["id"] for b in api.ok("/businesses")["$items"]]
-        return {business: api.ok(f"/businesses/{business}")["name"] for business in ids}
-    finally:
-        api.close()
-
-
-def invoices_per_business(server: SandboxServer, business: str) -> set[str]:
-    """The sandbox's own sales invoices of a business (its ground truth, over HTTP)."""
-    response = httpx.get(
-        f"{server.urls.admin}/ground_truth",
-        params={"business": business, "resource": "sales_invoices"},
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    return {orjson.loads(line)["row"]["id"] for line in response.content.splitlines() if line}
 
 
 @pytest.fixture(scope="module")
@@ -424,49 +332,6 @@ def test_a_second_run_while_one_holds_the_lock_exits_75_and_loads_nothing(loaded
 
 
 # -- auth -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class AuthSession:
-    process: subprocess.Popen[str]
-    printed: list[str]
-
-    @property
-    def url(self) -> str:
-        found = [line.strip() for line in self.printed if "/oauth2/auth/central?" in line]
-        assert len(found) == 1, self.printed
-        return found[0]
-
-    def finish(self) -> tuple[str, str]:
-        out, err = self.process.communicate(timeout=120)
-        return "".join(self.printed) + out, err
-
-
-def start_auth(home: Home) -> AuthSession:
-    """``sage-pipeline auth --no-browser`` on a free loopback port; read up to "Waiting ..."."""
-    process = subprocess.Popen(
-        [
-            str(SCRIPT),
-            "auth",
-            "--no-browser",
-            "--redirect-uri",
-            "http://127.0.0.1:0/callback",
-            "--timeout",
-            "100",
-        ],
-        env=home.env,
-        cwd=home.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    printed: list[str] = []
-    for line in process.stdout:  # ends when the process exits, so this cannot hang past --timeout
-        printed.append(line)
-        if line.startswith("Waiting for Sage"):
-            break
-    return AuthSession(process, printed)
 
 
 def test_auth_stores_the_tokens_0600_and_lists_the_businesses(tmp_path: Path, server: SandboxServer) -> None:

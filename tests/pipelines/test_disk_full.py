@@ -16,17 +16,12 @@ import duckdb
 import httpx
 
 from sage_sandbox import SandboxServer
+from testkit.cli_home import Home, new_home, start_auth
 from testkit.pipeline_env import PREFIX, cli, one_error_line
+from testkit.sage_http import sandbox_businesses
+from testkit.sandbox_admin import ACCESS_TTL, invoices_per_business, move_clock, token_stats
 from testkit.small_disk import SmallDisk
-from tests.pipelines.test_cli import (
-    Home,
-    invoices_per_business,
-    new_home,
-    sandbox_businesses,
-    snapshot,
-    start_auth,
-)
-from tests.source.test_tokens import ACCESS_TTL, move_clock, token_stats
+from testkit.warehouse import snapshot
 
 Build = Callable[..., SandboxServer]
 EXIT_DISK = 74  # pipelines/cli.py's documented exit code

@@ -26,9 +26,10 @@ import duckdb
 import pytest
 
 from sage_sandbox import SandboxConfig, SandboxServer
+from testkit.cli_home import new_home
 from testkit.pipeline_env import one_error_line
+from testkit.sage_http import sandbox_businesses
 from testkit.sandboxes import SMALL
-from tests.pipelines.test_cli import new_home, sandbox_businesses
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

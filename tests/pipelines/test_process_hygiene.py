@@ -27,9 +27,9 @@ import nbformat
 import pytest
 
 from sage_sandbox import SandboxConfig, SandboxServer
+from testkit.cli_home import Home, new_home
 from testkit.pipeline_env import SCRIPT, cli, one_error_line
 from testkit.sandboxes import SMALL
-from tests.pipelines.test_cli import Home, new_home
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="children are found in /proc")
 

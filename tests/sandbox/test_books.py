@@ -5,19 +5,17 @@ accounts, for several seeds; and the same seed always builds the same books."""
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
-import orjson
 import pytest
 
 from sage_sandbox import Sandbox, SandboxConfig, SandboxServer
 from sage_sandbox.books.audit import audit
 from testkit.books_over_http import fetch_books
 from testkit.sage_http import Api, login
-from testkit.sandboxes import NOW
+from testkit.sandboxes import NOW, fingerprint
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -73,22 +71,15 @@ def test_the_audit_catches_broken_books(api: Api) -> None:
     assert any("status" in p for p in broken(status))
 
 
-def _fingerprint(sandbox: Sandbox) -> str:
-    digest = hashlib.sha256()
-    for business in sandbox.business_ids:
-        digest.update(orjson.dumps(sandbox.ground_truth(business), option=orjson.OPT_SORT_KEYS))
-    return digest.hexdigest()
-
-
 def test_the_same_seed_builds_the_same_books_and_moves_them_the_same_way() -> None:
     config = SandboxConfig(seed=5, invoices=60, history_days=120, now=NOW, frozen_clock=True)
     first, second = Sandbox(config), Sandbox(config)
     assert first.business_ids == second.business_ids
-    assert _fingerprint(first) == _fingerprint(second)
+    assert fingerprint(first) == fingerprint(second)
     assert first.advance(9) == second.advance(9)
-    assert _fingerprint(first) == _fingerprint(second)
+    assert fingerprint(first) == fingerprint(second)
     other = Sandbox(SandboxConfig(seed=6, invoices=60, history_days=120, now=NOW, frozen_clock=True))
-    assert _fingerprint(other) != _fingerprint(first)
+    assert fingerprint(other) != fingerprint(first)
 
 
 def test_sizes_follow_the_parameters() -> None:

@@ -9,24 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import jsonschema
 import pytest
 
 from sage_sandbox import SandboxServer
 from sage_sandbox.catalog import ENDPOINTS, SINGLETONS
 from testkit.openapi import openapi_dir
 from testkit.sage_http import Api, login
-from testkit.swagger_schema import BUSINESSES_ENVELOPE, ENVELOPE, SAGE_ERROR, problems, validator
-
-
-def assert_valid(model_or_schema: str | dict, instance: object, what: str) -> None:
-    check = (
-        validator(openapi_dir(), model_or_schema)
-        if isinstance(model_or_schema, str)
-        else jsonschema.Draft4Validator(model_or_schema)
-    )
-    found = problems(check, instance)
-    assert not found, f"{what} breaks the contract:\n" + "\n".join(found)
+from testkit.swagger_schema import (
+    BUSINESSES_ENVELOPE,
+    ENVELOPE,
+    SAGE_ERROR,
+    assert_valid,
+    problems,
+    validator,
+)
 
 
 @pytest.mark.parametrize("name", sorted(ENDPOINTS))

@@ -21,8 +21,7 @@ from testkit.books_over_http import fetch_books
 from testkit.sage_http import Api, login
 from testkit.sandboxes import SMALL
 from testkit.swagger_rules import ROUTES, allows
-from testkit.swagger_schema import SAGE_ERROR
-from tests.sandbox.test_contract import assert_valid
+from testkit.swagger_schema import SAGE_ERROR, assert_valid
 
 CREDIT_NOTES = ("sales_credit_notes", "purchase_credit_notes")
 MISSING_ID = "0123456789abcdef0123456789abcdef"

@@ -9,8 +9,7 @@ import pytest
 
 from sage_sandbox import Sandbox, SandboxConfig, SandboxServer
 from testkit.sage_http import Api, login
-from testkit.sandboxes import NOW
-from tests.sandbox.test_books import _fingerprint
+from testkit.sandboxes import NOW, fingerprint
 
 
 def test_a_reloaded_snapshot_serves_the_same_books(tmp_path: Path) -> None:
@@ -21,7 +20,7 @@ def test_a_reloaded_snapshot_serves_the_same_books(tmp_path: Path) -> None:
     (snapshot,) = tmp_path.glob("*.pickle")
     loaded = Sandbox(config)
     assert list(tmp_path.glob("*.pickle")) == [snapshot], "the second start reused the first's snapshot"
-    assert _fingerprint(loaded) == _fingerprint(built)
+    assert fingerprint(loaded) == fingerprint(built)
     with SandboxServer(sandbox=loaded) as server:
         api = Api(server.urls, login(server.urls)["access_token"])
         rows = api.all_items("sales_invoices", attributes="contact", items_per_page=200)

@@ -46,12 +46,12 @@ from sage_source.errors import AmbiguousRefreshError, ReauthorizationError, Toke
 from sage_source.tokens import RESERVED_BYTES, FileTokenStore, TokenSet
 from testkit.pipeline_env import PREFIX, Connected, connect, patched_env
 from testkit.sage_http import CLIENT_ID, CLIENT_SECRET, token_request
+from testkit.sandbox_admin import ACCESS_TTL, move_clock, token_stats
 from testkit.small_disk import SmallDisk
 from testkit.warehouse import mismatches
 
 Build = Callable[..., SandboxServer]
 RESOURCES = ["sales_invoices", "contacts"]
-ACCESS_TTL = 300
 EXIT_REAUTH, EXIT_SAGE = 3, 4  # pipelines/cli.py's documented exit codes
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -64,12 +64,6 @@ def connected(fresh_server: Build, tmp_path: Path) -> Connected:
 # -- the sandbox's side of the story -----------------------------------------------------------
 
 
-def token_stats(server: SandboxServer) -> dict[str, int]:
-    """``issued``, ``refreshed``, ``reuse_revocations``, ``rejected``: what the token endpoint saw."""
-    stats: dict[str, int] = httpx.get(f"{server.urls.admin}/status").json()["tokens"]
-    return stats
-
-
 def api_outcomes(server: SandboxServer) -> dict[str, dict[str, int]]:
     """Requests under ``/v3.1`` by route and status since the last reset."""
     counters: dict[str, dict[str, int]] = httpx.get(f"{server.urls.admin}/counters").json()
@@ -78,10 +72,6 @@ def api_outcomes(server: SandboxServer) -> dict[str, dict[str, int]]:
 
 def reset_counters(server: SandboxServer) -> None:
     httpx.delete(f"{server.urls.admin}/counters").raise_for_status()
-
-
-def move_clock(server: SandboxServer, seconds: float) -> None:
-    httpx.post(f"{server.urls.admin}/clock", json={"seconds": seconds}).raise_for_status()
 
 
 def unauthorised(server: SandboxServer) -> dict[str, int]:
