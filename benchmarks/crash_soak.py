@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sage_sandbox import SandboxServer
 from sage_sandbox.config import SandboxConfig
-from tests.crash_runs import PHASES, CrashBench
+from testkit.crash_runs import PHASES, CrashBench
 
 # dbt runs take ~20 s here, the other phases a few seconds: dbt is drawn less often.
 WEIGHTS = {"extract": 3, "normalize": 2, "load": 3, "after_load": 2, "dbt": 1}

@@ -28,8 +28,8 @@ from benchmarks.pipeline_throughput import sandbox_args
 from pipelines.marts import MartsReport, MartsRequest, build_marts
 from pipelines.runner import RunRequest, run
 from sage_sandbox.server import SandboxProcess
-from tests.pipeline_env import patched_env, sage_env
-from tests.sage_http import login
+from testkit.pipeline_env import patched_env, sage_env
+from testkit.sage_http import login
 
 
 def loaded_warehouse(invoices: int, snapshot_dir: Path | None, cache: Path) -> Path:

@@ -49,8 +49,8 @@ import httpx
 from pipelines.runner import RunRequest, run
 from sage_sandbox.server import SandboxProcess
 from sage_source.settings import RESOURCE_NAMES
-from tests.pipeline_env import sage_env
-from tests.sage_http import login
+from testkit.pipeline_env import sage_env
+from testkit.sage_http import login
 
 FIXED_NOW = "2026-11-21T12:00:00Z"
 

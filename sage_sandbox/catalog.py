@@ -4,7 +4,7 @@
 parameters other than ``page``/``items_per_page``/``attributes``/``sort``, and the attributes
 its ``sort`` description lists), and so are who may call each route (its "Access Control
 Restrictions", see ``access.py``) and where Sage offers it (its "Endpoint Availability": the
-countries per product). ``tests/test_catalog.py`` checks the table against the spec, so it
+countries per product). ``tests/sandbox/test_catalog.py`` checks the table against the spec, so it
 cannot drift. ``FILTERS`` says how each filtering parameter is answered from index columns;
 parameters that only shape the output are listed in ``PRESENTATION_PARAMS``.
 """

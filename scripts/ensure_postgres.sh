@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The PostgreSQL server tests/test_dbt_postgres.py starts (a throwaway cluster per test session).
+# The PostgreSQL server tests/dbt/test_postgres.py starts (a throwaway cluster per test session).
 # Installs Debian's package when the machine lacks it; does not start a system service.
 set -euo pipefail
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then

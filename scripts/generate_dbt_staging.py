@@ -19,7 +19,7 @@ Money stays DECIMAL(38,9) as loaded (never a float), dates DATE, timestamps TIME
 
     .venv/bin/python scripts/generate_dbt_staging.py path/to/loaded.duckdb [--dataset sage]
 
-``tests/test_dbt_marts.py`` regenerates it from a fresh load and compares, so it cannot go stale.
+``tests/dbt/test_marts.py`` regenerates it from a fresh load and compares, so it cannot go stale.
 """
 
 from __future__ import annotations

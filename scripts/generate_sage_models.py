@@ -6,7 +6,7 @@ changes:
 
     .venv/bin/python scripts/generate_sage_models.py ../shared/sage_openapi sage_source/models.json
 
-``tests/test_models.py`` regenerates it and compares, so the committed file cannot go stale.
+``tests/source/test_models.py`` regenerates it and compares, so the committed file cannot go stale.
 
 A field is one of ``text``, ``bool``, ``bigint``, ``decimal`` (money and rates; Sage sends them
 as strings), ``date``, ``timestamp``, ``ref`` (a reference to another entity: its ``id`` and

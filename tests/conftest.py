@@ -6,42 +6,17 @@ build their own with ``fresh_server``), so tests do not depend on each other's o
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from sage_sandbox import SandboxConfig, SandboxServer
-from tests.marts_builds import Built, load_and_build
-from tests.sage_http import Api, login
-from tests.small_disk import SmallDisk, small_disk
-
-NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
-SMALL = SandboxConfig(seed=7, invoices=150, history_days=400, now=NOW, frozen_clock=True)
-
-
-def openapi_dir() -> Path:
-    """Where Sage's swagger files are: ``$SAGE_OPENAPI_DIR``, else ``../shared/sage_openapi`` beside
-    the project, else beside the repository this one was cloned from (a scratch clone in /tmp)."""
-    configured = os.environ.get("SAGE_OPENAPI_DIR")
-    if configured:
-        return Path(configured)
-    project = Path(__file__).resolve().parents[1]
-    beside = project.parent / "shared" / "sage_openapi"
-    origin = subprocess.run(
-        ["git", "-C", str(project), "config", "--get", "remote.origin.url"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    if not beside.is_dir() and origin and Path(origin).is_dir():
-        cloned_from = Path(origin).resolve().parent / "shared" / "sage_openapi"
-        if cloned_from.is_dir():
-            return cloned_from
-    return beside
+from testkit.marts_builds import Built, load_and_build
+from testkit.openapi import openapi_dir
+from testkit.sage_http import Api, login
+from testkit.sandboxes import SMALL
+from testkit.small_disk import SmallDisk, small_disk
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
