@@ -6,7 +6,7 @@ from collections import deque
 from datetime import date
 from decimal import Decimal
 
-from sage_sandbox.books.artefacts import ArtefactKind, LineSpec, create_artefact
+from sage_sandbox.books.artefacts import ArtefactKind, ArtefactSpec, LineSpec, create_artefact
 from sage_sandbox.books.business import ContactInfo, Row
 from sage_sandbox.books.settlement import Allocation, allocate_credit_note
 from sage_sandbox.books.simulation.context import Context
@@ -28,25 +28,16 @@ def credit_note(
     contact = biz.contact(row["contact"]["id"])
     line = ctx.rng.choice(row["invoice_lines"])
     item_ref = line.get("product") or line.get("service")
-    credit = create_artefact(
-        biz,
-        credit_kind,
-        contact=contact,
-        date=day.isoformat(),
-        second_date=row["date"],
-        lines=[
-            LineSpec(
-                f"{label}: {line['description']}",
-                biz.ledger_role_of[line["ledger_account"]["id"]],
-                Decimal(1),
-                Decimal(line["unit_price"]),
-                line["tax_rate"]["id"],
-                biz.item_by_id.get(item_ref["id"]) if item_ref else None,
-            )
-        ],
-        ts=ctx.next_ts(),
-        exchange_rate=Decimal(row["exchange_rate"]),
+    credited = LineSpec(
+        f"{label}: {line['description']}",
+        biz.ledger_role_of[line["ledger_account"]["id"]],
+        Decimal(1),
+        Decimal(line["unit_price"]),
+        line["tax_rate"]["id"],
+        biz.item_by_id.get(item_ref["id"]) if item_ref else None,
     )
+    spec = ArtefactSpec(contact, day.isoformat(), row["date"], [credited], Decimal(row["exchange_rate"]))
+    credit = create_artefact(biz, credit_kind, spec, ts=ctx.next_ts())
     _allocate(ctx, contact, (invoice_kind, position), (credit_kind, credit), day)
 
 

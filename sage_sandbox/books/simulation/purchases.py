@@ -10,6 +10,7 @@ from sage_sandbox.books.artefacts import (
     PURCHASE_CREDIT_NOTE,
     PURCHASE_INVOICE,
     PURCHASE_QUICK_INVOICE,
+    ArtefactSpec,
     LineSpec,
     create_artefact,
 )
@@ -34,16 +35,9 @@ class Purchases:
         contact = ctx.biz.contacts[index]
         exchange_rate = ctx.rate(contact, day)
         due = day + timedelta(days=contact.credit_days)
-        position = create_artefact(
-            ctx.biz,
-            PURCHASE_INVOICE,
-            contact=contact,
-            date=day.isoformat(),
-            second_date=due.isoformat(),
-            lines=lines or self._lines(contact, exchange_rate),
-            ts=ctx.next_ts(),
-            exchange_rate=exchange_rate,
-        )
+        lines = lines or self._lines(contact, exchange_rate)
+        spec = ArtefactSpec(contact, day.isoformat(), due.isoformat(), lines, exchange_rate)
+        position = create_artefact(ctx.biz, PURCHASE_INVOICE, spec, ts=ctx.next_ts())
         pay_day = due + timedelta(days=ctx.rng.randrange(-5, 3) if ctx.rng.random() < 0.95 else 30)
         self.settlements.plan(max(pay_day, day + timedelta(days=1)), Plan(PURCHASE_INVOICE, position, index))
         ctx.recent.purchases.append(position)
@@ -74,21 +68,9 @@ class Purchases:
         contact = ctx.biz.contacts[index]
         net = cents(Decimal(ctx.rng.randrange(3000, 40000)) / 100)
         due = day + timedelta(days=contact.credit_days)
-        position = create_artefact(
-            ctx.biz,
-            PURCHASE_QUICK_INVOICE,
-            contact=contact,
-            date=day.isoformat(),
-            second_date=due.isoformat(),
-            lines=[
-                LineSpec(
-                    "Batch bill",
-                    contact.purchase_role or "office_costs",
-                    Decimal(1),
-                    net,
-                    contact.tax_rate_id,
-                )
-            ],
-            ts=ctx.next_ts(),
+        line = LineSpec(
+            "Batch bill", contact.purchase_role or "office_costs", Decimal(1), net, contact.tax_rate_id
         )
+        spec = ArtefactSpec(contact, day.isoformat(), due.isoformat(), [line])
+        position = create_artefact(ctx.biz, PURCHASE_QUICK_INVOICE, spec, ts=ctx.next_ts())
         self.settlements.plan(due, Plan(PURCHASE_QUICK_INVOICE, position, index))

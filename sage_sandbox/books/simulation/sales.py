@@ -11,6 +11,7 @@ from sage_sandbox.books.artefacts import (
     SALES_QUICK_CREDIT,
     SALES_QUICK_INVOICE,
     ArtefactKind,
+    ArtefactSpec,
     LineSpec,
     create_artefact,
     post_draft,
@@ -38,22 +39,16 @@ class Sales:
         contact = ctx.biz.contacts[index]
         exchange_rate = ctx.rate(contact, day)
         draft = ctx.rng.random() < DRAFT_SHARE
-        position = create_artefact(
-            ctx.biz,
-            SALES_INVOICE,
-            contact=contact,
-            date=day.isoformat(),
-            second_date=(day + timedelta(days=contact.credit_days)).isoformat(),
-            lines=self._lines(contact, exchange_rate),
-            ts=ctx.next_ts(),
-            exchange_rate=exchange_rate,
-            draft=draft,
-            reference=f"PO-{ctx.rng.randrange(10000, 99999)}" if ctx.rng.random() < 0.3 else None,
-        )
+        due = day + timedelta(days=contact.credit_days)
+        # Drawn in this order (lines, time, then the customer's PO number): the books depend on it.
+        lines = self._lines(contact, exchange_rate)
+        ts = ctx.next_ts()
+        reference = f"PO-{ctx.rng.randrange(10000, 99999)}" if ctx.rng.random() < 0.3 else None
+        spec = ArtefactSpec(contact, day.isoformat(), due.isoformat(), lines, exchange_rate, reference)
+        position = create_artefact(ctx.biz, SALES_INVOICE, spec, ts=ts, draft=draft)
         if draft:
             self._drafts.append((SALES_INVOICE, position, index))
         else:
-            due = day + timedelta(days=contact.credit_days)
             self.settlements.plan_receipt(SALES_INVOICE, position, index, due)
             ctx.recent.sales.append(position)
 
@@ -79,16 +74,10 @@ class Sales:
             return
         contact = ctx.biz.contacts[index]
         net = cents(Decimal(ctx.rng.randrange(5000, 60000)) / 100)
-        position = create_artefact(
-            ctx.biz,
-            SALES_QUICK_INVOICE,
-            contact=contact,
-            date=day.isoformat(),
-            second_date=(day + timedelta(days=contact.credit_days)).isoformat(),
-            lines=[LineSpec("Batch invoice", "sales_services", Decimal(1), net, contact.tax_rate_id)],
-            ts=ctx.next_ts(),
-        )
         due = day + timedelta(days=contact.credit_days)
+        line = LineSpec("Batch invoice", "sales_services", Decimal(1), net, contact.tax_rate_id)
+        spec = ArtefactSpec(contact, day.isoformat(), due.isoformat(), [line])
+        position = create_artefact(ctx.biz, SALES_QUICK_INVOICE, spec, ts=ctx.next_ts())
         self.settlements.plan_receipt(SALES_QUICK_INVOICE, position, index, due)
 
     def credit_note(self, day: date) -> None:
@@ -102,15 +91,9 @@ class Sales:
             return
         contact = ctx.biz.contacts[index]
         net = cents(Decimal(ctx.rng.randrange(2000, 20000)) / 100)
-        create_artefact(
-            ctx.biz,
-            SALES_QUICK_CREDIT,
-            contact=contact,
-            date=day.isoformat(),
-            second_date=day.isoformat(),
-            lines=[LineSpec("Batch credit", "sales_services", Decimal(1), net, contact.tax_rate_id)],
-            ts=ctx.next_ts(),
-        )
+        line = LineSpec("Batch credit", "sales_services", Decimal(1), net, contact.tax_rate_id)
+        spec = ArtefactSpec(contact, day.isoformat(), day.isoformat(), [line])
+        create_artefact(ctx.biz, SALES_QUICK_CREDIT, spec, ts=ctx.next_ts())
 
     def finalise_drafts(self, day: date) -> None:
         """Post about half the drafts three or more days old; the rest wait another day."""
