@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sage_sandbox.books.business import Business, ContactInfo, ItemInfo, Ref, Row, iso, make_ref
-from sage_sandbox.books.posting import Leg, post
+from sage_sandbox.books.posting import Leg, Posting, post
 from sage_sandbox.books.reference import ARTEFACT_STATUSES, CURRENCIES, QUICK_ENTRY_TYPES, TRANSACTION_TYPES
 from sage_sandbox.money import ZERO, cents, rate, sage_decimal, to_base
 
@@ -210,17 +210,9 @@ def create_artefact(
     self_ref = make_ref(kind.resource, key, displayed)
     transaction: Ref | None = None
     if not draft:
-        transaction = post(
-            biz,
-            transaction_type=kind.transaction_type,
-            date=spec.date,
-            reference=displayed,
-            origin=self_ref,
-            legs=_legs(biz, kind, contact, computed, amounts.base_total),
-            ts=ts,
-            contact=contact.ref,
-            total_in_transaction_currency=amounts.total,
-        )
+        legs = _legs(biz, kind, contact, computed, amounts.base_total)
+        posting = Posting(kind.transaction_type, spec.date, ts, legs, contact.ref, amounts.total)
+        transaction = post(biz, posting, reference=displayed, origin=self_ref)
     header = _Header(key, number, spec, amounts, ts)
     if kind.lines_field is None:
         row = _quick_entry_row(biz, kind, header, computed[0])
@@ -249,17 +241,9 @@ def post_draft(biz: Business, kind: ArtefactKind, position: int, ts: int) -> Non
     computed = [_compute(biz, spec, rate_value) for spec in specs]
     base_total = sum((c.base_total for c in computed), ZERO)
     self_ref = make_ref(kind.resource, row["id"], row["displayed_as"])
-    row["transaction"] = post(
-        biz,
-        transaction_type=kind.transaction_type,
-        date=row["date"],
-        reference=row["displayed_as"],
-        origin=self_ref,
-        legs=_legs(biz, kind, contact, computed, base_total),
-        ts=ts,
-        contact=contact.ref,
-        total_in_transaction_currency=Decimal(row["total_amount"]),
-    )
+    legs = _legs(biz, kind, contact, computed, base_total)
+    posting = Posting(kind.transaction_type, row["date"], ts, legs, contact.ref, Decimal(row["total_amount"]))
+    row["transaction"] = post(biz, posting, reference=row["displayed_as"], origin=self_ref)
     row["status"] = status_ref("UNPAID")
     row["updated_at"] = iso(ts)
     collection.put(position, row)
