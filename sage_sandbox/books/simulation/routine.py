@@ -36,18 +36,21 @@ class Bill:
     fee: Decimal = ZERO  # a fixed part on top of the share
 
 
-def _standard_purchase_rate(profile: CountryProfile) -> str:
+def _purchase_rate(profile: CountryProfile) -> str:
+    """The usual rate on bought goods (GB: 20% VAT)."""
     return profile.purchase_tax_rates[0]
 
 
+# The monthly bills: on the 1st rent, the 3rd power, the 5th the loan, the 10th phones, the 15th
+# stationery and bank fees (in this order on the same day).
 BILLS = (
     Bill(1, "Rent", "rent", Decimal("0.08"), lambda p: p.exempt, "bank_current"),
     Bill(3, "Electricity", "utilities", Decimal("0.015"), lambda p: p.reduced, "bank_current", metered=True),
     Bill(5, "Loan repayment", "loans", Decimal("0.1"), lambda p: p.no_tax, "bank_current"),
     Bill(
-        10, "Broadband and phones", "telephone", Decimal("0.005"), _standard_purchase_rate, "bank_card", True
+        10, "Broadband and phones", "telephone", Decimal("0.005"), _purchase_rate, "bank_card", metered=True
     ),
-    Bill(15, "Stationery", "office_costs", Decimal("0.01"), _standard_purchase_rate, "bank_card", True),
+    Bill(15, "Stationery", "office_costs", Decimal("0.01"), _purchase_rate, "bank_card", metered=True),
     Bill(
         15,
         "Account fees",
