@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -138,6 +139,43 @@ def parse_attributes(value: str | None) -> tuple[str, ...] | None:
     return ("all",) if "all" in names else names
 
 
+def _verbatim(_name: str, value: str) -> str:
+    return value
+
+
+# Parameters that set one field of ListQuery: name -> (field, parser(name, value)).
+_QUERY_FIELDS: dict[str, tuple[str, Callable[[str, str], object]]] = {
+    "show_payments_allocations": ("show_payments_allocations", parse_bool),
+    "updated_or_created_since": ("updated_since", parse_timestamp),
+    "deleted_since": ("deleted_since", parse_timestamp),
+    "updated_from_date": ("updated_from_day", parse_day),
+    "updated_to_date": ("updated_to_day", parse_day),
+    "search": ("search", _verbatim),
+    "has_attachments": ("has_attachments", parse_bool),
+    "from_date": ("date_from", parse_day),
+    "to_date": ("date_to", parse_day),
+}
+_SWITCH_PREFIXES = ("show_", "exclude_", "include_", "filter_")  # presentation switches that are booleans
+
+
+@dataclass
+class _RowFilters:
+    """The ``*_id``, flag and ``not_visible_in`` filters of a query, in the order they came."""
+
+    equals: list[tuple[str, str]] = field(default_factory=list)
+    excludes: list[tuple[str, str]] = field(default_factory=list)
+    flags: list[tuple[str, bool]] = field(default_factory=list)
+
+    def add(self, name: str, value: str) -> None:
+        spec = FILTERS[name]
+        if name == "not_visible_in":
+            self.excludes.append((spec.column, value))
+        elif spec.kind == "flag":
+            self.flags.append((spec.column, parse_bool(name, value)))
+        else:
+            self.equals.append((spec.column, value))
+
+
 def parse_list_query(endpoint: Endpoint, params: list[tuple[str, str]]) -> ListQuery:
     """Validate ``GET /{endpoint}`` parameters; unknown parameters are ignored, as Sage does."""
     values = dict(params)
@@ -147,48 +185,25 @@ def parse_list_query(endpoint: Endpoint, params: list[tuple[str, str]]) -> ListQ
     if "items_per_page" in values:
         kw["items_per_page"] = parse_int("items_per_page", values["items_per_page"], 1, MAX_ITEMS_PER_PAGE)
     kw["attributes"] = parse_attributes(values.get("attributes"))
-    equals: list[tuple[str, str]] = []
-    excludes: list[tuple[str, str]] = []
-    flags: list[tuple[str, bool]] = []
+    filters = _RowFilters()
     allowed = set(endpoint.list_params)
     for name, value in values.items():
         if name not in allowed:
             continue
-        if name == "show_payments_allocations":
-            kw["show_payments_allocations"] = parse_bool(name, value)
-        elif name == "updated_or_created_since":
-            kw["updated_since"] = parse_timestamp(name, value)
-        elif name == "deleted_since":
-            kw["deleted_since"] = parse_timestamp(name, value)
-        elif name == "updated_from_date":
-            kw["updated_from_day"] = parse_day(name, value)
-        elif name == "updated_to_date":
-            kw["updated_to_day"] = parse_day(name, value)
-        elif name == "search":
-            kw["search"] = value
-        elif name == "has_attachments":
-            kw["has_attachments"] = parse_bool(name, value)
-        elif name in endpoint.not_row_filters:
-            parse_timestamp(name, value)
-        elif name == "from_date":
-            kw["date_from"] = parse_day(name, value)
-        elif name == "to_date":
-            kw["date_to"] = parse_day(name, value)
-        elif name == "not_visible_in":
-            excludes.append((FILTERS[name].column, value))
+        if name in endpoint.not_row_filters:
+            parse_timestamp(name, value)  # validated; it selects nothing here
+        elif name in _QUERY_FIELDS:
+            query_field, parse = _QUERY_FIELDS[name]
+            kw[query_field] = parse(name, value)
         elif name in FILTERS:
-            spec = FILTERS[name]
-            if spec.kind == "flag":
-                flags.append((spec.column, parse_bool(name, value)))
-            else:
-                equals.append((spec.column, value))
-        elif name in PRESENTATION_PARAMS and name.startswith(("show_", "exclude_", "include_", "filter_")):
+            filters.add(name, value)
+        elif name in PRESENTATION_PARAMS and name.startswith(_SWITCH_PREFIXES):
             parse_bool(name, value)
     if "sort" in values:
         kw["sort"] = _parse_sort(endpoint, values["sort"])
-    kw["equals"] = tuple(equals)
-    kw["excludes"] = tuple(excludes)
-    kw["flags"] = tuple(flags)
+    kw["equals"] = tuple(filters.equals)
+    kw["excludes"] = tuple(filters.excludes)
+    kw["flags"] = tuple(filters.flags)
     kw["echo"] = tuple((k, v) for k, v in params if k not in _PAGING)
     return ListQuery(**kw)  # type: ignore[arg-type]
 
@@ -229,14 +244,30 @@ def select(collection: Collection, query: ListQuery) -> np.ndarray:
 
 
 def _evaluate(collection: Collection, query: ListQuery) -> np.ndarray:
+    mask = _state_mask(collection, query)
+    _narrow_by_time(collection, query, mask)
+    _narrow_by_filters(collection, query, mask)
+    positions = np.flatnonzero(mask)
+    if query.sort is not None:
+        positions = _sorted(collection, positions, *query.sort)
+    return positions
+
+
+def _state_mask(collection: Collection, query: ListQuery) -> np.ndarray:
+    """Live rows, or with ``deleted_since`` the rows deleted after it (and still deleted)."""
     state = collection.state_view()
-    if query.deleted_since is not None:
-        mask = np.zeros(len(state), dtype=bool)
-        deleted = collection.deleted_since(math.floor(query.deleted_since))
-        mask[deleted] = True
-        mask &= state == DELETED
-    else:
-        mask = state == LIVE
+    if query.deleted_since is None:
+        live: np.ndarray = state == LIVE
+        return live
+    mask = np.zeros(len(state), dtype=bool)
+    mask[collection.deleted_since(math.floor(query.deleted_since))] = True
+    mask &= state == DELETED
+    return mask
+
+
+def _narrow_by_time(collection: Collection, query: ListQuery, mask: np.ndarray) -> None:
+    """Keep in ``mask`` the rows in the update-time and document-date windows (a row without a
+    date is outside any date window)."""
     updated = collection.updated_view()
     if query.updated_since is not None:
         mask &= updated >= math.ceil(query.updated_since)
@@ -251,6 +282,11 @@ def _evaluate(collection: Collection, query: ListQuery) -> np.ndarray:
             mask &= days >= query.date_from
         if query.date_to is not None:
             mask &= days <= query.date_to
+
+
+def _narrow_by_filters(collection: Collection, query: ListQuery, mask: np.ndarray) -> None:
+    """Keep in ``mask`` the rows the ``*_id``, ``not_visible_in``, flag, search and attachment
+    filters select."""
     for column, value in query.equals:
         mask &= collection.matches(column, value)
     for column, value in query.excludes:
@@ -261,10 +297,6 @@ def _evaluate(collection: Collection, query: ListQuery) -> np.ndarray:
         mask &= collection.search_matches(query.search)
     if query.has_attachments:
         mask[:] = False  # the sandbox's books carry no attachments
-    positions = np.flatnonzero(mask)
-    if query.sort is not None:
-        positions = _sorted(collection, positions, *query.sort)
-    return positions
 
 
 def _sorted(collection: Collection, positions: np.ndarray, attribute: str, descending: bool) -> np.ndarray:

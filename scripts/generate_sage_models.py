@@ -69,6 +69,8 @@ EXTRA_REFERENCES = {
     "TransactionOrigin",
 }
 MAX_DEPTH = 3
+_SCALARS = {"number": "decimal", "integer": "bigint", "boolean": "bool"}  # swagger type -> field
+_STRING_FORMATS = {"date": "date", "date-time": "timestamp"}  # other strings are text
 
 
 def resource_models(spec: dict[str, Any]) -> set[str]:
@@ -92,15 +94,10 @@ def field(schema: dict[str, Any], definitions: dict[str, Any], references: set[s
     kind, fmt = schema.get("type"), schema.get("format")
     if kind == "array":
         return {"list": field(schema.get("items", {}), definitions, references, depth + 1)}
-    if kind == "number":
-        return "decimal"
-    if kind == "integer":
-        return "bigint"
-    if kind == "boolean":
-        return "bool"
     if kind == "string":
-        return {"date": "date", "date-time": "timestamp"}.get(fmt or "", "text")
-    return "text"  # untyped objects arrive as text (none are used by the served models)
+        return _STRING_FORMATS.get(fmt or "", "text")
+    # Untyped objects arrive as text (none are used by the served models).
+    return _SCALARS.get(kind or "", "text")
 
 
 def fields(

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sage_sandbox.books.business import Business, ContactInfo, ItemInfo, Ref, Row, iso, make_ref
-from sage_sandbox.books.posting import Leg, post
+from sage_sandbox.books.posting import Leg, Posting, post
 from sage_sandbox.books.reference import ARTEFACT_STATUSES, CURRENCIES, QUICK_ENTRY_TYPES, TRANSACTION_TYPES
 from sage_sandbox.money import ZERO, cents, rate, sage_decimal, to_base
 
@@ -142,63 +142,87 @@ def settlement_status(outstanding: Decimal, total: Decimal) -> str:
     return "UNPAID" if outstanding == total else "PART_PAID"
 
 
+@dataclass(frozen=True)
+class ArtefactSpec:
+    """What a new artefact says: who, when, what, and in which currency.
+
+    ``second_date`` is the due date (invoices, quick entries) or the original invoice's date
+    (credit notes); ``exchange_rate`` is units of the contact's currency per base unit.
+    """
+
+    contact: ContactInfo
+    date: str
+    second_date: str
+    lines: list[LineSpec]
+    exchange_rate: Decimal = Decimal(1)
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class _Amounts:
+    """An artefact's totals, in its own currency and in base currency."""
+
+    net: Decimal
+    tax: Decimal
+    base_net: Decimal
+    base_tax: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.net + self.tax
+
+    @property
+    def base_total(self) -> Decimal:
+        return self.base_net + self.base_tax
+
+    @classmethod
+    def of(cls, lines: list[_Line]) -> _Amounts:
+        return cls(
+            sum((c.net for c in lines), ZERO),
+            sum((c.tax for c in lines), ZERO),
+            sum((c.base_net for c in lines), ZERO),
+            sum((c.base_tax for c in lines), ZERO),
+        )
+
+
+@dataclass(frozen=True)
+class _Header:
+    """The fields every artefact row starts from."""
+
+    key: str
+    number: str
+    spec: ArtefactSpec
+    amounts: _Amounts
+    ts: int
+
+
 def create_artefact(
-    biz: Business,
-    kind: ArtefactKind,
-    *,
-    contact: ContactInfo,
-    date: str,
-    second_date: str,
-    lines: list[LineSpec],
-    ts: int,
-    exchange_rate: Decimal = Decimal(1),
-    draft: bool = False,
-    reference: str | None = None,
+    biz: Business, kind: ArtefactKind, spec: ArtefactSpec, *, ts: int, draft: bool = False
 ) -> int:
     """Create (and unless ``draft``, post) an artefact; return its position."""
     collection = biz[kind.resource]
     position, key = collection.reserve()
     number = f"{kind.prefix}{biz.next_number(kind.prefix)}"
-    computed = [_compute(biz, spec, exchange_rate) for spec in lines]
-    net = sum((c.net for c in computed), ZERO)
-    tax = sum((c.tax for c in computed), ZERO)
-    base_net = sum((c.base_net for c in computed), ZERO)
-    base_tax = sum((c.base_tax for c in computed), ZERO)
-    total, base_total = net + tax, base_net + base_tax
-    displayed = number if kind.number_field or kind.lines_field is None else (reference or number)
+    contact = spec.contact
+    computed = [_compute(biz, line, spec.exchange_rate) for line in spec.lines]
+    amounts = _Amounts.of(computed)
+    displayed = number if kind.number_field or kind.lines_field is None else (spec.reference or number)
     self_ref = make_ref(kind.resource, key, displayed)
     transaction: Ref | None = None
     if not draft:
-        transaction = post(
-            biz,
-            transaction_type=kind.transaction_type,
-            date=date,
-            reference=displayed,
-            origin=self_ref,
-            legs=_legs(biz, kind, contact, computed, base_total),
-            ts=ts,
-            contact=contact.ref,
-            total_in_transaction_currency=total,
-        )
-    amounts = {
-        "net": net,
-        "tax": tax,
-        "total": total,
-        "base_net": base_net,
-        "base_tax": base_tax,
-        "base_total": base_total,
-    }
+        legs = _legs(biz, kind, contact, computed, amounts.base_total)
+        posting = Posting(kind.transaction_type, spec.date, ts, legs, contact.ref, amounts.total)
+        transaction = post(biz, posting, reference=displayed, origin=self_ref)
+    header = _Header(key, number, spec, amounts, ts)
     if kind.lines_field is None:
-        row = _quick_entry_row(biz, kind, key, number, contact, date, second_date, computed[0], amounts, ts)
+        row = _quick_entry_row(biz, kind, header, computed[0])
     else:
-        row = _artefact_row(
-            biz, kind, key, number, contact, date, second_date, computed, amounts, ts, reference
-        )
+        row = _artefact_row(biz, kind, header, computed)
     row["transaction"] = transaction
     row["status"] = status_ref("DRAFT" if draft else "UNPAID")
     row["currency"] = currency_ref(contact.currency)
-    row["exchange_rate"] = sage_decimal(exchange_rate)
-    row["inverse_exchange_rate"] = sage_decimal(rate(1 / exchange_rate))
+    row["exchange_rate"] = sage_decimal(spec.exchange_rate)
+    row["inverse_exchange_rate"] = sage_decimal(rate(1 / spec.exchange_rate))
     row["payments_allocations"] = []
     collection.put(position, row)
     return position
@@ -217,17 +241,9 @@ def post_draft(biz: Business, kind: ArtefactKind, position: int, ts: int) -> Non
     computed = [_compute(biz, spec, rate_value) for spec in specs]
     base_total = sum((c.base_total for c in computed), ZERO)
     self_ref = make_ref(kind.resource, row["id"], row["displayed_as"])
-    row["transaction"] = post(
-        biz,
-        transaction_type=kind.transaction_type,
-        date=row["date"],
-        reference=row["displayed_as"],
-        origin=self_ref,
-        legs=_legs(biz, kind, contact, computed, base_total),
-        ts=ts,
-        contact=contact.ref,
-        total_in_transaction_currency=Decimal(row["total_amount"]),
-    )
+    legs = _legs(biz, kind, contact, computed, base_total)
+    posting = Posting(kind.transaction_type, row["date"], ts, legs, contact.ref, Decimal(row["total_amount"]))
+    row["transaction"] = post(biz, posting, reference=row["displayed_as"], origin=self_ref)
     row["status"] = status_ref("UNPAID")
     row["updated_at"] = iso(ts)
     collection.put(position, row)
@@ -290,20 +306,10 @@ def _address(contact: ContactInfo) -> Row:
     return dict(contact.address)
 
 
-def _artefact_row(
-    biz: Business,
-    kind: ArtefactKind,
-    key: str,
-    number: str,
-    contact: ContactInfo,
-    date: str,
-    second_date: str,
-    lines: list[_Line],
-    amounts: dict[str, Decimal],
-    ts: int,
-    reference: str | None,
-) -> Row:
-    stamp = iso(ts)
+def _artefact_row(biz: Business, kind: ArtefactKind, header: _Header, lines: list[_Line]) -> Row:
+    key, number, amounts, contact = header.key, header.number, header.amounts, header.spec.contact
+    reference = header.spec.reference
+    stamp = iso(header.ts)
     displayed = number if kind.number_field else (reference or number)
     row: Row = {
         "id": key,
@@ -329,8 +335,8 @@ def _artefact_row(
         {
             "contact_name": contact.name,
             "contact_reference": contact.reference,
-            "date": date,
-            kind.second_date: second_date,
+            "date": header.spec.date,
+            kind.second_date: header.spec.second_date,
             "reference": reference,
         }
     )
@@ -352,13 +358,13 @@ def _artefact_row(
     total_quantity = sum((line.spec.quantity for line in lines), ZERO)
     row.update(
         {
-            "net_amount": sage_decimal(amounts["net"]),
-            "tax_amount": sage_decimal(amounts["tax"]),
-            "total_amount": sage_decimal(amounts["total"]),
+            "net_amount": sage_decimal(amounts.net),
+            "tax_amount": sage_decimal(amounts.tax),
+            "total_amount": sage_decimal(amounts.total),
             "payments_allocations_total_amount": "0.0",
             "payments_allocations_total_discount": "0.0",
             "total_paid": "0.0",
-            "outstanding_amount": sage_decimal(amounts["total"]),
+            "outstanding_amount": sage_decimal(amounts.total),
             "currency": None,
             "exchange_rate": None,
             "inverse_exchange_rate": None,
@@ -369,10 +375,10 @@ def _artefact_row(
         row.update({"total_discount_amount": "0.0", "base_currency_total_discount_amount": "0.0"})
     row.update(
         {
-            "base_currency_net_amount": sage_decimal(amounts["base_net"]),
-            "base_currency_tax_amount": sage_decimal(amounts["base_tax"]),
-            "base_currency_total_amount": sage_decimal(amounts["base_total"]),
-            "base_currency_outstanding_amount": sage_decimal(amounts["base_total"]),
+            "base_currency_net_amount": sage_decimal(amounts.base_net),
+            "base_currency_tax_amount": sage_decimal(amounts.base_tax),
+            "base_currency_total_amount": sage_decimal(amounts.base_total),
+            "base_currency_outstanding_amount": sage_decimal(amounts.base_total),
             "status": None,
         }
     )
@@ -451,19 +457,9 @@ def _tax_analysis(biz: Business, lines: list[_Line]) -> list[Row]:
     ]
 
 
-def _quick_entry_row(
-    biz: Business,
-    kind: ArtefactKind,
-    key: str,
-    number: str,
-    contact: ContactInfo,
-    date: str,
-    due_date: str,
-    line: _Line,
-    amounts: dict[str, Decimal],
-    ts: int,
-) -> Row:
-    stamp = iso(ts)
+def _quick_entry_row(biz: Business, kind: ArtefactKind, header: _Header, line: _Line) -> Row:
+    key, number, amounts, contact = header.key, header.number, header.amounts, header.spec.contact
+    stamp = iso(header.ts)
     entry_type = "CREDIT_NOTE" if kind.credit_note else "INVOICE"
     row: dict[str, Any] = {
         "id": key,
@@ -480,24 +476,24 @@ def _quick_entry_row(
         "contact_name": contact.name,
         "contact_reference": contact.reference,
         "contact": contact.ref,
-        "date": date,
-        "due_date": due_date,
+        "date": header.spec.date,
+        "due_date": header.spec.second_date,
         "reference": number,
         "ledger_account": biz.ledger[line.spec.ledger_role],
         "details": line.spec.description,
-        "net_amount": sage_decimal(amounts["net"]),
+        "net_amount": sage_decimal(amounts.net),
         "tax_rate": biz.tax_rates[line.spec.tax_rate_id][0],
-        "tax_amount": sage_decimal(amounts["tax"]),
+        "tax_amount": sage_decimal(amounts.tax),
         "tax_breakdown": [],
-        "total_amount": sage_decimal(amounts["total"]),
-        "outstanding_amount": sage_decimal(amounts["total"]),
+        "total_amount": sage_decimal(amounts.total),
+        "outstanding_amount": sage_decimal(amounts.total),
         "currency": None,
         "exchange_rate": None,
         "inverse_exchange_rate": None,
-        "base_currency_net_amount": sage_decimal(amounts["base_net"]),
-        "base_currency_tax_amount": sage_decimal(amounts["base_tax"]),
-        "base_currency_total_amount": sage_decimal(amounts["base_total"]),
-        "base_currency_outstanding_amount": sage_decimal(amounts["base_total"]),
+        "base_currency_net_amount": sage_decimal(amounts.base_net),
+        "base_currency_tax_amount": sage_decimal(amounts.base_tax),
+        "base_currency_total_amount": sage_decimal(amounts.base_total),
+        "base_currency_outstanding_amount": sage_decimal(amounts.base_total),
         "status": None,
         "trade_of_asset": False,
         "migrated": False,

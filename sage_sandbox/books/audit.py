@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sage_sandbox.books.artefacts import settlement_status
@@ -23,6 +24,21 @@ Books = Mapping[str, Sequence[Row]]
 AR_DOCUMENTS = {"sales_invoices": 1, "sales_credit_notes": -1}
 AP_DOCUMENTS = {"purchase_invoices": 1, "purchase_credit_notes": -1}
 QUICK_ENTRY_SIGN = {"INVOICE": 1, "CREDIT_NOTE": -1}
+
+
+@dataclass(frozen=True)
+class Subledger:
+    """One side's open items and the control account they must equal."""
+
+    label: str
+    documents: dict[str, int]  # list -> sign of its outstanding amounts; invoices first
+    quick_entries: str
+    payment_type: str  # the contact payments whose amounts on account are open items too
+    sign: int  # +1: the control account carries debits (debtors); -1: credits (creditors)
+
+
+DEBTORS = Subledger("debtors control", AR_DOCUMENTS, "sales_quick_entries", "CUSTOMER_RECEIPT", 1)
+CREDITORS = Subledger("creditors control", AP_DOCUMENTS, "purchase_quick_entries", "VENDOR_PAYMENT", -1)
 
 
 def _d(value: str | None) -> Decimal:
@@ -46,12 +62,8 @@ def audit(books: Books) -> list[str]:
     for resource in ("sales_quick_entries", "purchase_quick_entries"):
         for row in books.get(resource, ()):
             problems += _quick_entry(resource, row)
-    problems += _control_account(
-        books, balances, "debtors control", AR_DOCUMENTS, "sales_quick_entries", "CUSTOMER_RECEIPT"
-    )
-    problems += _control_account(
-        books, balances, "creditors control", AP_DOCUMENTS, "purchase_quick_entries", "VENDOR_PAYMENT"
-    )
+    problems += _control_account(books, balances, DEBTORS)
+    problems += _control_account(books, balances, CREDITORS)
     return problems
 
 
@@ -95,6 +107,11 @@ def _bank_balances(banks: Sequence[Row], balances: dict[str, Decimal]) -> list[s
 
 def _artefact(resource: str, row: Row) -> list[str]:
     name = f"{resource} {row['displayed_as']}"
+    return _lines_add_up(name, row) + _settled_as_stated(name, row)
+
+
+def _lines_add_up(name: str, row: Row) -> list[str]:
+    """The lines' amounts (and their base-currency twins) add up to the header's."""
     problems = []
     lines_field = "invoice_lines" if "invoice_lines" in row else "credit_note_lines"
     lines = row[lines_field]
@@ -106,6 +123,12 @@ def _artefact(resource: str, row: Row) -> list[str]:
             problems.append(f"{name}: lines' {base} do not add up to the header")
     if _d(row["net_amount"]) + _d(row["tax_amount"]) != _d(row["total_amount"]):
         problems.append(f"{name}: net + tax != total")
+    return problems
+
+
+def _settled_as_stated(name: str, row: Row) -> list[str]:
+    """Outstanding, paid and status agree with the allocations, whatever state the artefact is in."""
+    problems = []
     status = row["status"]["id"]
     total, owed = _d(row["total_amount"]), _d(row["outstanding_amount"])
     allocated = sum((_d(a["amount"]) + _d(a["discount"]) for a in row["payments_allocations"]), ZERO)
@@ -142,39 +165,37 @@ def _quick_entry(resource: str, row: Row) -> list[str]:
     return problems
 
 
-def _control_account(
-    books: Books,
-    balances: dict[str, Decimal],
-    label: str,
-    documents: dict[str, int],
-    quick_entries: str,
-    payment_type: str,
-) -> list[str]:
+def _control_account(books: Books, balances: dict[str, Decimal], side: Subledger) -> list[str]:
     """The subledger (open items in base currency) equals the control account's balance."""
-    sign = 1 if label == "debtors control" else -1
+    open_items = _open_items(books, side)
+    invoices = next(iter(side.documents))
+    accounts = _control_accounts_posted(books, invoices, "debit" if side.sign == 1 else "credit")
+    if len(accounts) != 1:
+        if not accounts and open_items == 0:
+            return []  # nothing invoiced, nothing open
+        return [f"{side.label}: {invoices} post to {len(accounts)} control accounts, not one"]
+    ledger = side.sign * balances.get(accounts.pop(), ZERO)
+    if ledger != open_items:
+        return [f"{side.label}: ledger {ledger} != open items {open_items}"]
+    return []
+
+
+def _open_items(books: Books, side: Subledger) -> Decimal:
+    """Posted documents' base outstanding amounts, less payments on account not yet allocated."""
     open_items = ZERO
-    for resource, doc_sign in documents.items():
+    for resource, doc_sign in side.documents.items():
         for row in books.get(resource, ()):
             if row["status"]["id"] not in ("DRAFT", "VOID"):
                 open_items += doc_sign * _d(row["base_currency_outstanding_amount"])
-    for row in books.get(quick_entries, ()):
+    for row in books.get(side.quick_entries, ()):
         open_items += QUICK_ENTRY_SIGN[row["quick_entry_type"]["id"]] * _d(
             row["base_currency_outstanding_amount"]
         )
     for row in books["contact_payments"]:
         on_account = row["payment_on_account"]
-        if row["transaction_type"]["id"] == payment_type and on_account:
+        if row["transaction_type"]["id"] == side.payment_type and on_account:
             open_items -= _d(on_account["base_currency_outstanding_amount"])
-    invoices = next(iter(documents))
-    accounts = _control_accounts_posted(books, invoices, "debit" if sign == 1 else "credit")
-    if len(accounts) != 1:
-        if not accounts and open_items == 0:
-            return []  # nothing invoiced, nothing open
-        return [f"{label}: {invoices} post to {len(accounts)} control accounts, not one"]
-    ledger = sign * balances.get(accounts.pop(), ZERO)
-    if ledger != open_items:
-        return [f"{label}: ledger {ledger} != open items {open_items}"]
-    return []
+    return open_items
 
 
 def _control_accounts_posted(books: Books, invoices: str, side: str) -> set[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sage_sandbox.books.business import BankInfo, Business, ContactInfo, Row, make_ref
-from sage_sandbox.books.posting import Leg, new_document, save_posted
+from sage_sandbox.books.posting import Leg, Posting, new_document, save_posted
 from sage_sandbox.books.reference import PAYMENT_METHODS
 from sage_sandbox.money import ZERO, cents, sage_decimal
 
@@ -75,12 +75,14 @@ def other_payment(
     save_posted(
         biz,
         document,
-        transaction_type="OTHER_RECEIPT" if receipt else "OTHER_PAYMENT",
-        date=date,
-        ts=ts,
-        legs=legs,
-        contact=contact_ref,
-        total_in_transaction_currency=total,
+        Posting(
+            transaction_type="OTHER_RECEIPT" if receipt else "OTHER_PAYMENT",
+            date=date,
+            ts=ts,
+            legs=legs,
+            contact=contact_ref,
+            total_in_transaction_currency=total,
+        ),
         fields={
             "payment_method": make_ref(
                 "payment_methods", bank.payment_method, PAYMENT_METHODS[bank.payment_method]
@@ -115,13 +117,15 @@ def bank_transfer(
     save_posted(
         biz,
         document,
-        transaction_type="BANK_TRANSFER",
-        date=date,
-        ts=ts,
-        legs=[
-            Leg(target.role, debit=amount, description=description),
-            Leg(source.role, credit=amount, description=description),
-        ],
+        Posting(
+            transaction_type="BANK_TRANSFER",
+            date=date,
+            ts=ts,
+            legs=[
+                Leg(target.role, debit=amount, description=description),
+                Leg(source.role, credit=amount, description=description),
+            ],
+        ),
         fields={
             "from_bank_account": source.ref,
             "to_bank_account": target.ref,
@@ -143,13 +147,15 @@ def bank_deposit(
     save_posted(
         biz,
         document,
-        transaction_type="BANK_DEPOSIT",
-        date=date,
-        ts=ts,
-        legs=[
-            Leg(target.role, debit=total, description=document.reference),
-            Leg(source.role, credit=total, description=document.reference),
-        ],
+        Posting(
+            transaction_type="BANK_DEPOSIT",
+            date=date,
+            ts=ts,
+            legs=[
+                Leg(target.role, debit=total, description=document.reference),
+                Leg(source.role, credit=total, description=document.reference),
+            ],
+        ),
         fields={
             "from_bank_account": source.ref,
             "to_bank_account": target.ref,
@@ -179,13 +185,15 @@ def journal(
     save_posted(
         biz,
         document,
-        transaction_type="JOURNAL",
-        date=date,
-        ts=ts,
-        legs=[
-            Leg(line.ledger_role, debit=line.debit, credit=line.credit, description=line.details)
-            for line in lines
-        ],
+        Posting(
+            transaction_type="JOURNAL",
+            date=date,
+            ts=ts,
+            legs=[
+                Leg(line.ledger_role, debit=line.debit, credit=line.credit, description=line.details)
+                for line in lines
+            ],
+        ),
         fields={
             "date": date,
             "reference": reference,

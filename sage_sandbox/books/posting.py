@@ -38,20 +38,27 @@ class Leg:
         return Leg(role, credit=-amount, **kw)
 
 
-def post(
-    biz: Business,
-    *,
-    transaction_type: str,
-    date: str,
-    reference: str,
-    origin: Ref,
-    legs: list[Leg],
-    ts: int,
-    contact: Ref | None = None,
-    total_in_transaction_currency: Decimal | None = None,
-) -> Ref:
+@dataclass(frozen=True)
+class Posting:
+    """The transaction a document posts: its type, date, second and legs.
+
+    ``contact`` goes on the transaction and on legs without their own; a foreign-currency
+    document gives its ``total_in_transaction_currency`` (the legs are in base currency).
+    """
+
+    transaction_type: str
+    date: str
+    ts: int
+    legs: list[Leg]
+    contact: Ref | None = None
+    total_in_transaction_currency: Decimal | None = None
+
+
+def post(biz: Business, posting: Posting, *, reference: str, origin: Ref) -> Ref:
     """Write the transaction and its ledger entries; return the transaction's reference."""
-    legs = [leg for leg in legs if leg.debit or leg.credit]
+    transaction_type, date, contact = posting.transaction_type, posting.date, posting.contact
+    total_in_transaction_currency = posting.total_in_transaction_currency
+    legs = [leg for leg in posting.legs if leg.debit or leg.credit]
     debits = sum((leg.debit for leg in legs), ZERO)
     credits = sum((leg.credit for leg in legs), ZERO)
     if debits != credits or not legs:
@@ -61,7 +68,7 @@ def post(
     tx_position, tx_id = transactions.reserve()
     tx_ref = make_ref("transactions", tx_id, reference)
     type_ref = make_ref("transaction_types", transaction_type, TRANSACTION_TYPES[transaction_type])
-    stamp = iso(ts)
+    stamp = iso(posting.ts)
     transactions.put(
         tx_position,
         {
@@ -161,31 +168,12 @@ def new_document(biz: Business, resource: str, reference: str | None = None, ser
 
 
 def save_posted(
-    biz: Business,
-    document: Document,
-    *,
-    transaction_type: str,
-    date: str,
-    ts: int,
-    legs: list[Leg],
-    fields: Row,
-    contact: Ref | None = None,
-    total_in_transaction_currency: Decimal | None = None,
-    links: bool = False,
+    biz: Business, document: Document, posting: Posting, *, fields: Row, links: bool = False
 ) -> None:
     """Post the document's legs, then store its row: Sage's common head, then ``fields``."""
-    transaction = post(
-        biz,
-        transaction_type=transaction_type,
-        date=date,
-        reference=document.reference,
-        origin=document.ref,
-        legs=legs,
-        ts=ts,
-        contact=contact,
-        total_in_transaction_currency=total_in_transaction_currency,
-    )
-    stamp = iso(ts)
+    transaction = post(biz, posting, reference=document.reference, origin=document.ref)
+    transaction_type = posting.transaction_type
+    stamp = iso(posting.ts)
     row: Row = {
         "id": document.key,
         "displayed_as": document.reference,

@@ -25,7 +25,7 @@ from sage_sandbox.books.artefacts import (
     status_ref,
 )
 from sage_sandbox.books.business import BankInfo, Business, ContactInfo, Ref, Row, iso, make_ref
-from sage_sandbox.books.posting import Leg, new_document, save_posted, unpost
+from sage_sandbox.books.posting import Leg, Posting, new_document, save_posted, unpost
 from sage_sandbox.books.reference import PAYMENT_METHODS
 from sage_sandbox.money import ZERO, cents, sage_decimal, to_base
 
@@ -39,22 +39,23 @@ class Allocation:
     amount: Decimal
 
 
+@dataclass(frozen=True)
+class SettledBy:
+    """What settles an artefact, as its ``payments_allocations`` entry records it."""
+
+    date: str
+    type: str  # the payment's or allocation's transaction type
+    reference: str
+    payment: Ref | None = None  # a contact payment, or
+    contact_allocation: Ref | None = None  # a contact allocation, against
+    counterpart: Ref | None = None  # the allocation's other artefact
+
+
 def outstanding(biz: Business, kind: ArtefactKind, position: int) -> Decimal:
     return Decimal(biz[kind.resource].get(position)["outstanding_amount"])
 
 
-def settle(
-    biz: Business,
-    allocation: Allocation,
-    *,
-    date: str,
-    ts: int,
-    alloc_type: str,
-    reference: str,
-    payment: Ref | None = None,
-    contact_allocation: Ref | None = None,
-    counterpart: Ref | None = None,
-) -> tuple[Ref, Decimal]:
+def settle(biz: Business, allocation: Allocation, by: SettledBy, ts: int) -> tuple[Ref, Decimal]:
     """Apply ``allocation`` to its artefact; return the artefact's ref and the base amount cleared."""
     kind, amount = allocation.kind, allocation.amount
     collection = biz[kind.resource]
@@ -67,18 +68,18 @@ def settle(
     base_left = ZERO if left == 0 else cents(base_owed * left / owed)
     _write_settlement(row, left, base_left, amount, ts)
     if "last_paid" in row:  # quick entries do not carry it
-        row["last_paid"] = max(date, row["last_paid"] or date)
+        row["last_paid"] = max(by.date, row["last_paid"] or by.date)
     row["payments_allocations"].append(
         {
-            "date": date,
-            "type": alloc_type,
-            "reference": reference,
+            "date": by.date,
+            "type": by.type,
+            "reference": by.reference,
             "amount": sage_decimal(amount),
             "discount": "0.0",
-            "contact_allocation": contact_allocation,
-            "artefact": counterpart,
-            "contact_payment": payment,
-            "displayed_as": reference,
+            "contact_allocation": by.contact_allocation,
+            "artefact": by.counterpart,
+            "contact_payment": by.payment,
+            "displayed_as": by.reference,
             "negative_payment": False,
         }
     )
@@ -140,16 +141,9 @@ def record_payment(
     base_total = to_base(total, exchange_rate)
     legs = [Leg.signed(bank.role, sign * base_total, description=reference, contact=contact.ref)]
     allocated = []
+    by = SettledBy(date, transaction_type, reference, payment=self_ref)
     for allocation in allocations:
-        artefact, cleared = settle(
-            biz,
-            allocation,
-            date=date,
-            ts=ts,
-            alloc_type=transaction_type,
-            reference=reference,
-            payment=self_ref,
-        )
+        artefact, cleared = settle(biz, allocation, by, ts)
         legs.append(
             Leg.signed(control, -allocation.kind.sign * cleared, description=artefact["displayed_as"])
         )
@@ -166,18 +160,27 @@ def record_payment(
         base_on_account = to_base(on_account, exchange_rate)
         legs.append(Leg.signed(control, -sign * base_on_account, description=f"{reference} on account"))
         payment_on_account = _on_account_row(
-            biz, contact, reference, date, ts, on_account, base_on_account, exchange_rate
+            biz,
+            contact,
+            reference=reference,
+            date=date,
+            ts=ts,
+            amount=on_account,
+            base_amount=base_on_account,
+            exchange_rate=exchange_rate,
         )
     legs.extend(exchange_difference(legs))
     save_posted(
         biz,
         document,
-        transaction_type=transaction_type,
-        date=date,
-        ts=ts,
-        legs=legs,
-        contact=contact.ref,
-        total_in_transaction_currency=total,
+        Posting(
+            transaction_type=transaction_type,
+            date=date,
+            ts=ts,
+            legs=legs,
+            contact=contact.ref,
+            total_in_transaction_currency=total,
+        ),
         links=True,
         fields={
             "payment_method": make_ref(
@@ -218,6 +221,7 @@ def exchange_difference(legs: list[Leg]) -> list[Leg]:
 def _on_account_row(
     biz: Business,
     contact: ContactInfo,
+    *,
     reference: str,
     date: str,
     ts: int,
@@ -287,16 +291,10 @@ def allocate_credit_note(
     credit_ref = make_ref(credit_note.kind.resource, credit_row["id"], credit_row["displayed_as"])
     legs = []
     for allocation, counterpart in ((invoice, credit_ref), (credit_note, invoice_ref)):
-        artefact, cleared = settle(
-            biz,
-            allocation,
-            date=date,
-            ts=ts,
-            alloc_type=transaction_type,
-            reference=reference,
-            contact_allocation=self_ref,
-            counterpart=counterpart,
+        by = SettledBy(
+            date, transaction_type, reference, contact_allocation=self_ref, counterpart=counterpart
         )
+        artefact, cleared = settle(biz, allocation, by, ts)
         legs.append(
             Leg.signed(control, -allocation.kind.sign * cleared, description=artefact["displayed_as"])
         )
@@ -304,11 +302,13 @@ def allocate_credit_note(
     save_posted(
         biz,
         document,
-        transaction_type=transaction_type,
-        date=date,
-        ts=ts,
-        legs=legs,
-        contact=contact.ref,
+        Posting(
+            transaction_type=transaction_type,
+            date=date,
+            ts=ts,
+            legs=legs,
+            contact=contact.ref,
+        ),
         links=True,
         fields={
             "date": date,

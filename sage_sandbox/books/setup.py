@@ -280,7 +280,7 @@ def financial_settings(biz: Business, ts: int, accounts_start: date, today: date
 def contacts(biz: Business, ts: int, rng: random.Random, customers: int, suppliers: int) -> None:
     profile = biz.profile
     for i in range(customers):
-        _contact(biz, ts, rng, "CUSTOMER", i, _customer_tax_rate(profile, rng, i))
+        _contact(biz, ts, rng, "CUSTOMER", i, tax_rate_id=_customer_tax_rate(profile, rng, i))
     for i in range(suppliers):
         role = SUPPLIER_ROLES[i % len(SUPPLIER_ROLES)]
         tax = (
@@ -288,7 +288,7 @@ def contacts(biz: Business, ts: int, rng: random.Random, customers: int, supplie
             if role != "professional_fees"
             else profile.purchase_tax_rates[0]
         )
-        _contact(biz, ts, rng, "VENDOR", i, tax, purchase_role=role)
+        _contact(biz, ts, rng, "VENDOR", i, tax_rate_id=tax, purchase_role=role)
 
 
 def _customer_tax_rate(profile: CountryProfile, rng: random.Random, index: int) -> str:
@@ -303,6 +303,7 @@ def _contact(
     rng: random.Random,
     kind: str,
     index: int,
+    *,
     tax_rate_id: str,
     purchase_role: str | None = None,
 ) -> ContactInfo:
