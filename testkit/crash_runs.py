@@ -146,17 +146,9 @@ class CrashBench:
         if any(_is_dbt(_command(child)) for child in _children(process.pid)):
             return "dbt"
 
-        def new(pattern: str) -> bool:
-            return any(p.name not in before for p in self.pipeline_dir.glob(pattern) if p.is_dir())
-
-        if new("load/loaded/*"):
-            return "after_load"
-        if new("load/normalized/*"):
-            return "load"
-        if new("normalize/extracted/*"):
-            return "normalize"
-        if new("normalize/*/*"):
-            return "extract"
+        for pattern, phase in _PHASE_TRACES:
+            if any(p.name not in before for p in self.pipeline_dir.glob(pattern) if p.is_dir()):
+                return phase
         return "start"
 
     # -- what must hold after recovery --------------------------------------------------------
@@ -172,6 +164,13 @@ class CrashBench:
         return found
 
 
+# A package newly in a folder says how far the run got, latest phase first.
+_PHASE_TRACES = (
+    ("load/loaded/*", "after_load"),
+    ("load/normalized/*", "load"),
+    ("normalize/extracted/*", "normalize"),
+    ("normalize/*/*", "extract"),
+)
 _ORDER = {name: rank for rank, name in enumerate(("start", *PHASES))}
 # How long to wait, at most, once a phase is seen: about the phase's length at the tests' size.
 _JITTER = {"extract": 1.5, "normalize": 0.25, "load": 1.2, "after_load": 0.3, "dbt": 15.0}

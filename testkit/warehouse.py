@@ -10,7 +10,7 @@ Nothing of the source's own shaping code is used, so a shared mistake cannot hid
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -138,37 +138,51 @@ def _compare_table(
 ) -> list[str]:
     types = warehouse.types(table)
     child = "parent_id" in types
-    where = "business_id = ?"
-    if not child and "is_deleted" in types and resource not in FLAGGED:
-        where += " AND NOT is_deleted"  # rows Sage deleted stay, marked; the books do not list them
-    if child:  # children of parents that are still live
-        parent = table.split("__", 1)[0]
-        where += (
-            f' AND EXISTS (SELECT 1 FROM "{warehouse.dataset}"."{parent}" p WHERE p.business_id = '
-            f'"{table}".business_id AND p.id = "{table}".parent_id AND NOT p.is_deleted)'
-        )
-    actual = {_key(row, child): row for row in warehouse.rows(table, where, [business_id])}
+    actual = {
+        _key(row, child): row
+        for row in warehouse.rows(table, _live_rows(warehouse, table, resource, types), [business_id])
+    }
     problems = []
     for key in expected.keys() - actual.keys():
         problems.append(f"{table} {key}: in Sage, not in the warehouse")
     for key in actual.keys() - expected.keys():
         problems.append(f"{table} {key}: in the warehouse, not in Sage")
     for key in expected.keys() & actual.keys():
-        want, got = expected[key], actual[key]
-        unknown = [c for c, v in want.items() if c not in types and v not in (None, [])]
-        if unknown:
-            problems.append(f"{table} {key}: Sage fields with no column: {unknown[:5]}")
-        if resource in FLAGGED:  # our is_deleted/deleted_at follow Sage's flag and updated_at
-            problems.extend(_flag_problems(table, key, bool(want["deleted"]), got))
-        for column, kind in types.items():
-            if column.startswith(("_dlt_", "_sage_")) or column == "is_deleted":
-                continue
-            if column == "deleted_at" and resource in FLAGGED:
-                continue
-            if not same(kind, want.get(column), got[column]):
-                problems.append(
-                    f"{table} {key}.{column}: Sage {want.get(column)!r}, warehouse {got[column]!r}"
-                )
+        problems.extend(_row_problems(table, resource, types, key, want=expected[key], got=actual[key]))
+    return problems
+
+
+def _live_rows(warehouse: Warehouse, table: str, resource: str, types: dict[str, str]) -> str:
+    """The WHERE clause for a business's rows Sage still lists (the books hold no deleted ones)."""
+    where = "business_id = ?"
+    if "parent_id" in types:  # children of parents that are still live
+        parent = table.split("__", 1)[0]
+        return where + (
+            f' AND EXISTS (SELECT 1 FROM "{warehouse.dataset}"."{parent}" p WHERE p.business_id = '
+            f'"{table}".business_id AND p.id = "{table}".parent_id AND NOT p.is_deleted)'
+        )
+    if "is_deleted" in types and resource not in FLAGGED:
+        where += " AND NOT is_deleted"  # rows Sage deleted stay, marked; the books do not list them
+    return where
+
+
+def _row_problems(
+    table: str, resource: str, types: dict[str, str], key: Key, *, want: dict[str, Any], got: dict[str, Any]
+) -> list[str]:
+    """How one stored row differs from Sage's: fields with no column, the deleted flag, each value."""
+    problems = []
+    unknown = [c for c, v in want.items() if c not in types and v not in (None, [])]
+    if unknown:
+        problems.append(f"{table} {key}: Sage fields with no column: {unknown[:5]}")
+    flagged = resource in FLAGGED
+    if flagged:  # our is_deleted/deleted_at follow Sage's flag and updated_at
+        problems.extend(_flag_problems(table, key, bool(want["deleted"]), got))
+    for column, kind in types.items():
+        ours = column.startswith(("_dlt_", "_sage_")) or column == "is_deleted"
+        if ours or (column == "deleted_at" and flagged):
+            continue
+        if not same(kind, want.get(column), got[column]):
+            problems.append(f"{table} {key}.{column}: Sage {want.get(column)!r}, warehouse {got[column]!r}")
     return problems
 
 
@@ -191,17 +205,27 @@ def same(kind: str, sage: Any, stored: Any) -> bool:
         if kind == "JSON" and not sage and not stored:
             return True  # an empty list where Sage sends none, or none where it sends []
         return sage is None and stored is None
-    if kind.startswith("DECIMAL"):
-        return isinstance(stored, Decimal) and Decimal(str(sage)) == stored
-    if kind == "DATE":
-        return isinstance(stored, date) and date.fromisoformat(sage) == stored
-    if kind.startswith("TIMESTAMP"):
-        return isinstance(stored, datetime) and datetime.fromisoformat(sage.replace("Z", "+00:00")) == stored
-    if kind == "JSON":
-        return bool(_plain(sage) == _plain(json.loads(stored) if isinstance(stored, str) else stored))
-    if kind == "VARCHAR":
-        return isinstance(stored, str) and str(sage) == stored
+    family = next((f for f in ("DECIMAL", "TIMESTAMP") if kind.startswith(f)), kind)
+    equal = _SAME_BY_TYPE.get(family)
+    if equal is not None:
+        return equal(sage, stored)
     return bool(sage == stored and type(sage) is type(stored))
+
+
+def _same_json(sage: Any, stored: Any) -> bool:
+    return bool(_plain(sage) == _plain(json.loads(stored) if isinstance(stored, str) else stored))
+
+
+# How a Sage value compares with the warehouse's, by column type (DECIMAL(p,s), TIMESTAMP* by family).
+_SAME_BY_TYPE: dict[str, Callable[[Any, Any], bool]] = {
+    "DECIMAL": lambda sage, stored: isinstance(stored, Decimal) and Decimal(str(sage)) == stored,
+    "DATE": lambda sage, stored: isinstance(stored, date) and date.fromisoformat(sage) == stored,
+    "TIMESTAMP": lambda sage, stored: (
+        isinstance(stored, datetime) and datetime.fromisoformat(sage.replace("Z", "+00:00")) == stored
+    ),
+    "JSON": _same_json,
+    "VARCHAR": lambda sage, stored: isinstance(stored, str) and str(sage) == stored,
+}
 
 
 def _plain(value: Any) -> Any:
