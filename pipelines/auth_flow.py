@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pipelines.settings import AuthSettings
+from sage_source.config import SagePipelineConfiguration
 from sage_source.connection import SageConnection
 from sage_source.errors import SageSourceError
 
@@ -121,7 +121,7 @@ def authorize_url(base: str, client_id: str, redirect_uri: str, scope: str, stat
 
 
 def run_auth(
-    settings: AuthSettings,
+    settings: SagePipelineConfiguration,
     out: TextIO,
     open_url: Callable[[str], object] | None = webbrowser.open,
     timeout: float = 300,
@@ -130,12 +130,10 @@ def run_auth(
 
     ``open_url`` shows the consent page (a browser by default; ``None``: the user opens it).
     """
-    connection = settings.connection
-    connection.check()
     state = secrets.token_urlsafe(24)
     with CallbackListener(settings.redirect_uri, state) as listener:
         url = authorize_url(
-            settings.authorize_url, connection.client_id, listener.redirect_uri, settings.scope, state
+            settings.authorize_url, settings.client_id, listener.redirect_uri, settings.scope, state
         )
         print(
             f"Open this address to let sage-pipeline read your Sage books:\n\n  {url}\n", file=out, flush=True
@@ -151,7 +149,7 @@ def run_auth(
     if "code" not in params:
         reason = params.get("error_description") or params.get("error") or "no code in the answer"
         raise SageSourceError(f"Sage did not authorise access: {reason}")
-    with SageConnection(connection) as sage:
+    with SageConnection(settings) as sage:
         sage.tokens.exchange_code(params["code"], listener.redirect_uri)
         return sage.businesses()
 

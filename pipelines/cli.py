@@ -7,7 +7,6 @@ lists them, and ``KINDS`` below says which errors exit with which.
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging
 import re
 import sys
@@ -42,8 +41,8 @@ from pipelines.runner import (
     duckdb_path,
     run,
 )
-from pipelines.settings import auth_settings
-from sage_source import sage_accounting
+from pipelines.settings import pipeline_settings
+from sage_source.config import SagePipelineConfiguration, public_setting_names
 from sage_source.connection import SageConnection
 from sage_source.errors import (
     ReauthorizationError,
@@ -289,16 +288,16 @@ def _names(text: str) -> list[str]:
 
 
 def command_auth(args: argparse.Namespace, out: TextIO) -> int:
-    settings = auth_settings(**({"redirect_uri": args.redirect_uri} if args.redirect_uri else {}))
+    settings = pipeline_settings(**({"redirect_uri": args.redirect_uri} if args.redirect_uri else {}))
     opener = None if args.no_browser else webbrowser.open
     businesses = run_auth(settings, out, open_url=opener, timeout=args.timeout)
-    print(f"Connected. Tokens stored in {settings.connection.token_store} (mode 0600).", file=out)
+    print(f"Connected. Tokens stored in {settings.token_store} (mode 0600).", file=out)
     _print_businesses(businesses, out)
     return EXIT_OK
 
 
 def command_businesses(args: argparse.Namespace, out: TextIO) -> int:
-    with SageConnection(auth_settings().connection) as sage:
+    with SageConnection(pipeline_settings()) as sage:
         _print_businesses(sage.businesses(), out)
     return EXIT_OK
 
@@ -486,12 +485,8 @@ def _duckdb_in_use(messages: Iterable[str]) -> str | None:
     return None
 
 
-_SOURCE_SETTINGS = {
-    *inspect.signature(sage_accounting).parameters,
-    *inspect.signature(auth_settings).parameters,
-    "hard_delete",
-    "strict",
-}
+# Our settings, whose value a message may quote (a secret's never is).
+_SOURCE_SETTINGS = public_setting_names(SagePipelineConfiguration)
 # What each setting's type asks for, in the words of a .dlt/config.toml or an environment variable.
 _EXPECTED = {
     int: "a whole number",

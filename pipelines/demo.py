@@ -33,7 +33,7 @@ from pipelines.marts_summary import print_marts_summary
 from pipelines.notebook import NotebookRequest, run_notebooks
 from pipelines.report import print_notebook_reports, print_report
 from pipelines.runner import RunRequest, run
-from pipelines.settings import auth_settings
+from pipelines.settings import pipeline_settings
 from sage_sandbox.server import SandboxProcess
 
 SANDBOX_CLIENT = ("sandbox-client", "sandbox-secret")
@@ -62,7 +62,7 @@ def run_demo(invoices: int, folder: str, out: TextIO) -> int:
             }
         )
         print("1. sage-pipeline auth (the sandbox approves at once)", file=out)
-        run_auth(auth_settings(), out, open_url=_approve_in_background)
+        run_auth(pipeline_settings(), out, open_url=_approve_in_background)
         print(f"   tokens stored in {home / 'tokens.json'} (mode {_mode(home / 'tokens.json')})\n", file=out)
 
         request = RunRequest(

@@ -43,7 +43,7 @@ from pipelines.disk import disk_full
 from pipelines.integrity import LOAD_ID_SETTING, DuplicateKeysError, duplicate_keys
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
 from pipelines.pending import finish_pending
-from pipelines.settings import hard_delete_setting, strict_setting
+from pipelines.settings import pipeline_settings
 from sage_source import apply_deletions, sage_accounting
 from sage_source.outcomes import FAILED, SKIPPED, Outcome
 from sage_source.settings import OUTCOMES_TABLE
@@ -229,9 +229,10 @@ def source_arguments(request: RunRequest) -> dict[str, Any]:
 def run(request: RunRequest) -> RunReport:
     """Extract, load and apply deletions, holding the pipeline's run lock throughout."""
     check_pipeline_name(request.pipeline_name)
-    # Settings are read before anything is: a bad one stops the run with nothing done.
-    hard_delete = hard_delete_setting()
-    strict = strict_setting() if request.strict is None else request.strict
+    # Settings are read and checked before anything is: a bad one stops the run with nothing done.
+    settings = pipeline_settings(**source_arguments(request))
+    hard_delete = settings.hard_delete
+    strict = settings.strict if request.strict is None else request.strict
     with contextlib.ExitStack() as locks:
         locks.enter_context(_locked(lock_path(request), f"another run of pipeline {request.pipeline_name!r}"))
         database = (

@@ -29,11 +29,11 @@ from typing import Any
 import httpx
 import tenacity
 
+from sage_source.config import SageAccountingConfiguration
 from sage_source.errors import (
     ReauthorizationError,
     SageApiError,
     SageDataError,
-    SageSourceError,
     UnsafeNextLinkError,
 )
 from sage_source.limiter import RequestLimiter
@@ -43,18 +43,6 @@ from sage_source.readahead import ahead
 log = logging.getLogger("sage_source")
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "x-amzn-requestid")
 _DEGRADABLE = {500, 502, 504}
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    api_base_url: str
-    items_per_page: int = 200
-    timeout: float = 60.0
-    max_retries: int = 8
-    backoff_base: float = 1.0
-    backoff_cap: float = 60.0
-    max_wait: float = 900.0  # a Retry-After longer than this fails the run instead
-    min_page_size: int = 10
 
 
 class _RetryableError(Exception):
@@ -83,21 +71,27 @@ class Fetched:
 
 
 class SageClient:
+    """Requests to Sage's API as the settings say (``api_base_url``, ``items_per_page``,
+    ``request_timeout``, ``max_retries``, ``retry_backoff_seconds``: checked when resolved)."""
+
+    # Not settings: how the client behaves at the edges (class attributes, so a test can narrow them).
+    backoff_cap = 60.0  # the longest backoff between retries
+    max_wait = 900.0  # a Retry-After longer than this fails the run instead
+    min_page_size = 10  # failing pages are halved down to this size, no further
+
     def __init__(
         self,
-        settings: ClientSettings,
+        settings: SageAccountingConfiguration,
         auth: httpx.Auth,
         limiter: RequestLimiter,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.base = httpx.URL(settings.api_base_url.rstrip("/"))
-        if self.base.scheme not in ("http", "https") or not self.base.host:
-            raise SageSourceError(f"api_base_url must be an http(s) URL, got {settings.api_base_url!r}")
         self.limiter = limiter
         self.http = httpx.Client(
             auth=auth,
-            timeout=settings.timeout,
+            timeout=settings.request_timeout,
             headers={"Accept": "application/json", "User-Agent": "sage-accounting-elt (dlt source)"},
             transport=transport,
         )
@@ -191,14 +185,14 @@ class SageClient:
         if response is not None and response.status_code == 429:
             retry_after = _retry_after(response)
             if retry_after is not None:
-                if retry_after > self.settings.max_wait:
+                if retry_after > self.max_wait:
                     raise SageApiError(
                         f"Sage's request limit is used up; it asks to wait {retry_after:.0f}s, longer than "
-                        f"max_wait ({self.settings.max_wait:.0f}s). Run again later; nothing was lost.",
+                        f"max_wait ({self.max_wait:.0f}s). Run again later; nothing was lost.",
                         429,
                     )
                 return retry_after
-        ceiling = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** (state.attempt_number - 1))
+        ceiling = min(self.backoff_cap, self.settings.retry_backoff_seconds * 2 ** (state.attempt_number - 1))
         return random.uniform(0, ceiling)  # full jitter
 
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
@@ -243,9 +237,9 @@ class SageClient:
             try:
                 response = self.get(url, query, business_id)
             except SageApiError as error:
-                if error.status not in _DEGRADABLE or size <= self.settings.min_page_size:
+                if error.status not in _DEGRADABLE or size <= self.min_page_size:
                     raise
-                failing, size = size, max(self.settings.min_page_size, size // 2)
+                failing, size = size, max(self.min_page_size, size // 2)
                 self._page_sizes[path] = size
                 # Restart at the smaller pages' boundary at or before the first unread item: when
                 # the new size does not divide the offset, page offset // size + 1 starts before

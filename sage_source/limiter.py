@@ -20,6 +20,18 @@ from contextlib import contextmanager
 WINDOW_SECONDS = 60.0
 
 
+def check_limits(per_minute: int | None, concurrency: int) -> None:
+    """The one check of the limits (the settings call it too): a budget under 1 would never let a
+    request through, and no slot would deadlock every thread."""
+    if per_minute is not None and per_minute < 1:
+        raise ValueError(
+            f"requests_per_minute must be at least 1, got {per_minute} "
+            "(no budget: 0 in the settings, None in Python)"
+        )
+    if concurrency < 1:
+        raise ValueError(f"max_concurrency must be at least 1, got {concurrency}")
+
+
 class RequestLimiter:
     def __init__(
         self,
@@ -28,10 +40,7 @@ class RequestLimiter:
         clock: Callable[[], float] = time.monotonic,
         window: float = WINDOW_SECONDS,
     ) -> None:
-        if per_minute is not None and per_minute < 1:
-            raise ValueError("requests_per_minute must be at least 1 (or unset for no limit)")
-        if concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
+        check_limits(per_minute, concurrency)
         self.per_minute = per_minute  # requests allowed in any ``window`` seconds
         self.window = window
         self._finished: deque[float] = deque()  # finish times in the window, oldest first

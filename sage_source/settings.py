@@ -1,4 +1,4 @@
-"""What the source loads from Sage, endpoint by endpoint, and its defaults.
+"""What the source loads from Sage, endpoint by endpoint (user settings: :mod:`sage_source.config`).
 
 Each row says how an endpoint is read: incrementally (``updated_or_created_since``), with a
 delete feed (``deleted_since``), which of its lists become child tables, what it can be sorted
@@ -13,15 +13,6 @@ from typing import Any
 
 from dlt.common.schema.typing import TDeleteInsertStrategyDict, TWriteDisposition
 
-DEFAULT_API_BASE_URL = "https://api.accounting.sage.com/v3.1"
-DEFAULT_TOKEN_URL = "https://oauth.accounting.sage.com/token"
-DEFAULT_AUTHORIZE_URL = "https://www.sageone.com/oauth2/auth/central?filter=apiv3.1"
-DEFAULT_TOKEN_STORE = ".dlt/sage_accounting.tokens.json"
-ITEMS_PER_PAGE = 200  # Sage's maximum
-OVERLAP_SECONDS = 600  # re-read the last ten minutes: equal-second and late updates are not missed
-REQUESTS_PER_MINUTE = 200  # Sage staff's stated ceiling (not a documented v3.1 figure)
-MAX_CONCURRENCY = 4
-ID_SWEEP_DAYS = 7.0
 BATCH_ROWS = 20_000  # rows (parents, children, delete records) gathered before handing them to dlt
 
 ALLOCATIONS = {"show_payments_allocations": "true"}

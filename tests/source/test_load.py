@@ -10,11 +10,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import dlt
 import httpx
+import psutil
 import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sage_sandbox import SandboxServer
+from sage_source import sage_accounting
 from sage_source.settings import ENDPOINTS, RESOURCE_NAMES
 from testkit.pipeline_env import Connected, connect, patched_env
 from testkit.warehouse import mismatches
@@ -203,3 +208,36 @@ def test_hard_delete_removes_rows_and_their_children(connected: Connected) -> No
                     where = "business_id = ? AND parent_id = ?"
                     assert warehouse.count(table, where, [business_id, row_id]) == 0, table
         assert mismatches(warehouse, sandbox, hard_delete=True) == []
+
+
+def sockets_to(server: SandboxServer) -> list[Any]:
+    """This process's open TCP connections to the sandbox (the sandbox's own ends excluded)."""
+    port = httpx.URL(server.urls.api).port
+    return [c for c in psutil.Process().net_connections(kind="tcp") if c.raddr and c.raddr.port == port]
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["loaded", "extraction failed"])
+def test_a_source_run_by_hand_closes_its_sockets(connected: Connected, tmp_path: Path, fails: bool) -> None:
+    """``pipeline.run(sage_accounting())`` as a user writes it: once the run is over (or has
+    failed), no connection to Sage is left open, with or without a resource that never ran."""
+    pipeline = dlt.pipeline(
+        "by_hand",
+        destination=dlt.destinations.duckdb(str(tmp_path / "by_hand.duckdb")),
+        pipelines_dir=str(tmp_path / "pipelines"),
+        dataset_name="sage",
+    )
+    with patched_env(connected.env):
+        source = sage_accounting(resources=["businesses", "contacts", "sales_invoices", "tax_rates"])
+        assert sockets_to(connected.server) == []  # the business list's sockets are closed once read
+        source = source.with_resources("businesses", "contacts", "sales_invoices")  # tax_rates never runs
+        if fails:
+
+            def boom(item: Any) -> Any:
+                raise RuntimeError("a step after the source failed")
+
+            source.resources["sales_invoices"].add_map(boom)
+            with pytest.raises(PipelineStepFailed):
+                pipeline.run(source)
+        else:
+            pipeline.run(source)
+    assert sockets_to(connected.server) == []
