@@ -11,9 +11,9 @@ wide as the load and never drifts from it. The names follow fixed rules rather t
 - ``is_deleted`` is never null, and on ``transactions`` / ``ledger_entries`` also carries Sage's own
   ``deleted`` flag; documents with a status get ``is_void``, ``is_draft`` and ``is_posted``;
 - dlt's bookkeeping (``links``, the child-replacement marker, ``_dlt_load_id``) is dropped;
-- ``_sage__models.yml`` describes each view and tests its key: ``not_null`` on each key column and
-  ``unique_combination_of_columns`` on the whole (``business_id`` and the row's own id; a child adds its
-  parent's id and ``line_index``);
+- ``_sage__models.yml`` describes each view and tests its key with one ``primary_key`` test (no key
+  column null, no key twice: one query a view, so ``dbt build`` stays quick); the key is ``business_id``
+  and the row's own id, and a child adds its parent's id and ``line_index``;
 - each view reads ``sage_source(table)`` (``dbt_models/macros/sage_source.sql``): the loaded table,
   or an empty one typed from the columns ``_sage__sources.yml`` declares when the load has not
   created it yet.
@@ -138,11 +138,8 @@ def models_yml(tables: dict[str, list[tuple[str, str]]]) -> str:
             f"  - name: {staging_name(table)}",
             f"    description: The loaded table `{table}` renamed, one row per {what}.",
             "    data_tests:",
-            "      - unique_combination_of_columns:",
-            f"          arguments: {{combination_of_columns: [{', '.join(key)}]}}",
-            "    columns:",
+            f"      - primary_key: {{arguments: {{columns: [{', '.join(key)}]}}}}",
         ]
-        lines += [f"      - {{name: {name}, data_tests: [not_null]}}" for name in key]
     return "\n".join(lines) + "\n"
 
 
