@@ -1,5 +1,6 @@
 """The few lines an analyst looks at first, read from the marts: cash today per bank, overdue
-receivables by aging bucket, and last month's DSO. ``make demo`` ends with them."""
+receivables by aging bucket, and last month's DSO. ``make demo`` ends with them. The figures are
+computed in dbt (marts.rpt_headline_figures); this module only prints them."""
 
 from __future__ import annotations
 
@@ -11,47 +12,46 @@ import duckdb
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
+# The headline figures are computed once, in marts.rpt_headline_figures (one row per business); this
+# lists each bank account's closing balance on the day that mart's cash_total is taken at.
 CASH_TODAY = """
     select
-        businesses.name, banks.bank_account_name, banks.currency_id,
+        headlines.business_name, banks.bank_account_name, banks.currency_id,
         position.closing_balance, position.date_day
     from marts.fct_cash_position_daily as position
     inner join marts.dim_bank_accounts as banks using (business_id, bank_account_id)
-    inner join staging.stg_sage__businesses as businesses using (business_id)
-    where position.date_day = (select max(date_day) from marts.fct_cash_position_daily)
-    order by businesses.name, position.closing_balance desc
+    inner join marts.rpt_headline_figures as headlines
+        on position.business_id = headlines.business_id and position.date_day = headlines.cash_on
+    order by headlines.business_name, position.closing_balance desc
 """
 
-# The aged debtors report: invoices by days past due, credits (credit notes, payments on account) apart.
+# The aged debtors report summed per business: invoices by days past due, credits (credit notes,
+# payments on account) apart.
 AR_BY_BUCKET = """
     select
-        businesses.name, settings.base_currency_id, sum(aging.current_amount), sum(aging.d1_30),
-        sum(aging.d31_60), sum(aging.d61_90), sum(aging.d90_plus), sum(aging.unallocated_credits)
-    from marts.rpt_ar_aging as aging
-    inner join staging.stg_sage__businesses as businesses using (business_id)
-    inner join staging.stg_sage__financial_settings as settings using (business_id)
-    where aging.is_latest
-    group by businesses.name, settings.base_currency_id
-    order by businesses.name
+        business_name, base_currency_id, ar_current, ar_d1_30, ar_d31_60, ar_d61_90, ar_d90_plus,
+        ar_overdue, ar_unallocated_credits
+    from marts.rpt_headline_figures
+    where ar_on is not null
+    order by business_name
 """
 
 LAST_MONTH_KPIS = """
-    select businesses.name, kpis.month_end, kpis.dso_simple, kpis.dso_countback, kpis.cei
-    from marts.fct_receivables_kpis_monthly as kpis
-    inner join staging.stg_sage__businesses as businesses using (business_id)
-    where kpis.month_end = (
-        select max(month_end) from marts.fct_receivables_kpis_monthly
-        where month_end < (select max(as_of_date) from marts.fct_ar_open_items)
-    )
-    order by businesses.name
+    select business_name, kpi_month_end, dso_simple, dso_countback, cei
+    from marts.rpt_headline_figures
+    where kpi_month_end is not null
+    order by business_name
 """
 
 
 # What did not tie when the marts were built (dbt's on-run-end hook records it; none when all tied).
 RECONCILIATION_FAILURES = """
-    select coalesce(businesses.name, failures.business_id, 'all businesses'), failures.test_name, count(*)
+    select
+        coalesce(businesses.business_name, failures.business_id, 'all businesses'),
+        failures.test_name,
+        count(*)
     from marts.reconciliation_failures as failures
-    left join staging.stg_sage__businesses as businesses using (business_id)
+    left join marts.dim_businesses as businesses using (business_id)
     group by all
     order by 1, 2
 """
@@ -73,9 +73,8 @@ def print_marts_summary(database: Path, out: TextIO) -> None:
         print(f"   {business:<28} {bank:<28} {currency} {balance:>16,.2f}", file=out)
     print(f"\nReceivables by aging bucket (days past due; {', '.join(BUCKETS)}):", file=out)
     for business, currency, *amounts in aging:
-        *buckets, credits = amounts
+        *buckets, overdue, credits = amounts
         cells = "  ".join(f"{name} {amount:,.2f}" for name, amount in zip(BUCKETS, buckets, strict=True))
-        overdue = sum(buckets[1:], Decimal(0))
         line = f"{business:<28} {currency} overdue {overdue:,.2f}  ({cells}; credits {credits:,.2f})"
         print(f"   {line}", file=out)
     if kpis:

@@ -103,7 +103,7 @@ def _businesses(request: NotebookRequest) -> list[tuple[str, str]]:
                     f"{database} has no marts yet: run `sage-pipeline run` (without --skip-dbt) first"
                 )
             known = con.execute(
-                "select business_id, name from staging.stg_sage__businesses order by name"
+                "select business_id, business_name from marts.dim_businesses order by business_name"
             ).fetchall()
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0]

@@ -13,6 +13,15 @@
     having count(*) > 1
 {% endtest %}
 
+{#- Keys held twice, or with a column null: unique and not_null on `columns` in one query. -#}
+{% test primary_key(model, columns) %}
+    select {{ columns | join(', ') }}, count(*) as n
+    from {{ model }}
+    group by {{ columns | join(', ') }}
+    having count(*) > 1
+        or max(case when {{ columns | join(' is null or ') }} is null then 1 else 0 end) = 1
+{% endtest %}
+
 {#- Rows where `column_name` falls outside [min_value, max_value] (either bound optional). -#}
 {% test accepted_range(model, column_name, min_value=none, max_value=none) %}
     select * from {{ model }}

@@ -198,10 +198,10 @@ def start_holder(database: Path) -> subprocess.Popen[str]:
 def tiny_marts(database: Path) -> None:
     """A DuckDB file with what `sage-pipeline notebook` checks for before it starts a kernel."""
     with duckdb.connect(str(database)) as con:
-        con.execute("create schema marts; create schema staging")
+        con.execute("create schema marts")
         con.execute("create table marts.fct_cash_position_daily as select 1 as balance")
         con.execute(
-            "create table staging.stg_sage__businesses as select 'b1' as business_id, 'One Ltd' as name"
+            "create table marts.dim_businesses as select 'b1' as business_id, 'One Ltd' as business_name"
         )
 
 
@@ -254,7 +254,7 @@ def test_papermill_and_its_kernel_die_with_a_notebook_run_killed_with_sigkill(tm
         wait_for(running.exists, 60, "cell running in the kernel")
         sigkill_and_check_the_family_dies(run, kernel)
     with duckdb.connect(str(database)) as con:  # nothing holds it: a writer gets it at once
-        assert con.execute("select count(*) from staging.stg_sage__businesses").fetchone() == (1,)
+        assert con.execute("select count(*) from marts.dim_businesses").fetchone() == (1,)
 
 
 # -- a DuckDB file another process holds ----------------------------------------------------------
