@@ -25,7 +25,7 @@ from sage_source.connection import ConnectionSettings, SageConnection
 from sage_source.deletions import apply_deletions
 from sage_source.errors import SageSourceError
 from sage_source.first_load import appendable
-from sage_source.resources import SyncOptions, businesses_resource, financial_settings_resource, list_resource
+from sage_source.resources import businesses_resource, financial_settings_resource, list_resource
 from sage_source.settings import (
     DEFAULT_API_BASE_URL,
     DEFAULT_TOKEN_STORE,
@@ -38,6 +38,7 @@ from sage_source.settings import (
     REQUESTS_PER_MINUTE,
     RESOURCE_NAMES,
 )
+from sage_source.sync import SyncOptions
 from sage_source.watermarks import parse_time
 
 __all__ = ["RESOURCE_NAMES", "SageSourceError", "apply_deletions", "sage_accounting"]
