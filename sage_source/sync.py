@@ -137,7 +137,13 @@ def sync_list(
     # full refresh catches deletions an earlier run missed).
     sweeping = since is None and (endpoint.swept or loaded_before)
     listing = Listing(
-        endpoint, business_id, reader, run.client, run.batch, loaded_before, [] if sweeping else None
+        endpoint,
+        business_id,
+        reader,
+        run.client,
+        run.batch,
+        loaded_before=loaded_before,
+        listed_ids=[] if sweeping else None,
     )
 
     read = yield from read_listing(listing, params)
