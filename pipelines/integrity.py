@@ -16,7 +16,8 @@ import dlt
 from dlt.common.schema.utils import get_columns_names_with_prop, has_table_seen_data
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-LOAD_ID = "_dlt_load_id"
+from sage_source.tables import LOAD_ID
+
 # dlt's extract adds ``_dlt_load_id`` to Arrow rows only when asked; the runner asks.
 LOAD_ID_SETTING = "normalize.parquet_normalizer.add_dlt_load_id"
 

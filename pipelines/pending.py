@@ -22,6 +22,8 @@ import dlt
 from dlt.common.storages.load_package import PackageStorage, ParsedLoadJobFileName
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
+from sage_source.tables import LOAD_ID
+
 log = logging.getLogger("sage_pipeline")
 
 _DONE_OR_RUNNING = (PackageStorage.COMPLETED_JOBS_FOLDER, PackageStorage.STARTED_JOBS_FOLDER)
@@ -64,7 +66,7 @@ def rewind_appends(pipeline: dlt.Pipeline, load_id: str) -> list[str]:
             # A table never created holds nothing of the package.
             with contextlib.suppress(DatabaseUndefinedRelation):
                 sql.execute_sql(
-                    f"DELETE FROM {sql.make_qualified_table_name(table)} WHERE _dlt_load_id = %s", load_id
+                    f"DELETE FROM {sql.make_qualified_table_name(table)} WHERE {LOAD_ID} = %s", load_id
                 )
     for state, job in jobs:
         if job.table_name in appended and state in _DONE_OR_RUNNING:

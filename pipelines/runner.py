@@ -46,7 +46,7 @@ from pipelines.pending import finish_pending
 from pipelines.settings import pipeline_settings
 from sage_source import apply_deletions, sage_accounting
 from sage_source.outcomes import FAILED, SKIPPED, Outcome
-from sage_source.settings import OUTCOMES_TABLE
+from sage_source.tables import OUTCOMES_TABLE
 
 log = logging.getLogger("sage_pipeline")
 PIPELINE_NAME = "sage_accounting"

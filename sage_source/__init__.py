@@ -29,8 +29,9 @@ from sage_source.connection import SageConnection
 from sage_source.deletions import apply_deletions
 from sage_source.errors import SageSourceError
 from sage_source.first_load import appendable
-from sage_source.resources import SyncOptions, businesses_resource, financial_settings_resource, list_resource
+from sage_source.resources import businesses_resource, financial_settings_resource, list_resource
 from sage_source.settings import ENDPOINTS, RESOURCE_NAMES
+from sage_source.sync import SyncOptions
 
 __all__ = [
     "RESOURCE_NAMES",

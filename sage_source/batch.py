@@ -28,11 +28,19 @@ import pyarrow.compute as pc
 from sage_source.deletions import DELETIONS_HINTS, SWEEPS_HINTS
 from sage_source.models import keys_required
 from sage_source.outcomes import outcome_hints
-from sage_source.pages import REPLACED
-from sage_source.settings import APPEND, DELETIONS_TABLE, MERGE, OUTCOMES_TABLE, SWEEPS_TABLE
+from sage_source.settings import APPEND, MERGE
+from sage_source.tables import (
+    CHILD_KEY,
+    CHILD_PARENT,
+    DELETIONS_TABLE,
+    ID,
+    OUTCOMES_TABLE,
+    PARENT_ID,
+    REPLACED,
+    SWEEPS_TABLE,
+    is_child_table,
+)
 
-CHILD_PARENT = ("business_id", "parent_id")
-CHILD_KEY = ("business_id", "parent_id", "_dlt_list_idx")
 _IPC = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
@@ -173,9 +181,9 @@ class _Held:
 
     def _without(self, name: str, table: pa.Table, ids: pa.Array) -> pa.Table:
         if name == self.parent:
-            column = "id"
-        elif name.startswith(f"{self.parent}__"):
-            column = "parent_id"
+            column = ID
+        elif is_child_table(name, self.parent):
+            column = PARENT_ID
         else:
             return table  # delete records and sweeps are not copies of rows
         return table.filter(pc.invert(pc.is_in(table.column(column), ids)))

@@ -28,12 +28,26 @@ import pyarrow.compute as pc
 from dlt.common.schema.utils import has_table_seen_data
 
 from sage_source.models import TIMESTAMP, keys_required
-from sage_source.settings import DELETIONS_TABLE, ENDPOINT_NAMES, MERGE, SWEEPS_TABLE
+from sage_source.settings import ENDPOINT_NAMES, MERGE
+from sage_source.tables import (
+    BUSINESS_ID,
+    DELETED_AT,
+    DELETIONS_TABLE,
+    ID,
+    IS_DELETED,
+    PARENT_ID,
+    RECORD_KEY,
+    RESOURCE,
+    SWEEPS_TABLE,
+    SWEPT_AT,
+    SYNCED_AT,
+    is_child_table,
+)
 
 log = logging.getLogger("sage_source")
 
 DELETIONS_HINTS = dlt.mark.make_hints(
-    table_name=DELETIONS_TABLE, write_disposition=MERGE, primary_key=("business_id", "resource", "id")
+    table_name=DELETIONS_TABLE, write_disposition=MERGE, primary_key=RECORD_KEY
 )
 # One row per business × resource × id, re-dated by each sweep that lists it; the header row of a
 # sweep has the id "" (never a Sage id) and dates the newest sweep. Rows of ids a newer sweep no
@@ -43,12 +57,12 @@ DELETIONS_HINTS = dlt.mark.make_hints(
 SWEEPS_HINTS = dlt.mark.make_hints(
     table_name=SWEEPS_TABLE,
     write_disposition=MERGE,
-    primary_key=("business_id", "resource", "id"),
+    primary_key=RECORD_KEY,
     # ``merge_key`` False: datasets loaded before kept the old hint in their schema.
     columns={
-        "business_id": {"merge_key": False},
-        "resource": {"merge_key": False},
-        "swept_at": {"dedup_sort": "desc"},
+        BUSINESS_ID: {"merge_key": False},
+        RESOURCE: {"merge_key": False},
+        SWEPT_AT: {"dedup_sort": "desc"},
     },
 )
 HEADER_ID = ""
@@ -58,10 +72,10 @@ def tombstones(business_id: str, resource: str, ids: pa.Array, deleted_at: pa.Ar
     """Rows of ``sage_deletions``: what the delete feed said went, and when."""
     table = pa.table(
         {
-            "business_id": pa.array([business_id] * len(ids), pa.string()),
-            "resource": pa.array([resource] * len(ids), pa.string()),
-            "id": ids,
-            "deleted_at": deleted_at.cast(TIMESTAMP),
+            BUSINESS_ID: pa.array([business_id] * len(ids), pa.string()),
+            RESOURCE: pa.array([resource] * len(ids), pa.string()),
+            ID: ids,
+            DELETED_AT: deleted_at.cast(TIMESTAMP),
         }
     )
     return keys_required(table)
@@ -73,10 +87,10 @@ def sweep(business_id: str, resource: str, ids: list[pa.Array], swept_at: dateti
     listed = pa.concat_arrays([pa.array([HEADER_ID], pa.string()), found])
     table = pa.table(
         {
-            "business_id": pa.array([business_id] * len(listed), pa.string()),
-            "resource": pa.array([resource] * len(listed), pa.string()),
-            "id": listed,
-            "swept_at": pa.array([swept_at] * len(listed), TIMESTAMP),
+            BUSINESS_ID: pa.array([business_id] * len(listed), pa.string()),
+            RESOURCE: pa.array([resource] * len(listed), pa.string()),
+            ID: listed,
+            SWEPT_AT: pa.array([swept_at] * len(listed), TIMESTAMP),
         }
     )
     return keys_required(table)
@@ -87,14 +101,14 @@ def apply_deletions(pipeline: dlt.Pipeline, hard_delete: bool = False) -> None:
     schema = pipeline.default_schema
     tables = schema.tables
     parents = [
-        name for name in ENDPOINT_NAMES if _loaded(name, tables) and "is_deleted" in tables[name]["columns"]
+        name for name in ENDPOINT_NAMES if _loaded(name, tables) and IS_DELETED in tables[name]["columns"]
     ]
     if not parents:
         return
     with pipeline.sql_client() as sql:
         q = sql.make_qualified_table_name
         resources_with = {
-            table: {row[0] for row in sql.execute_sql(f"SELECT DISTINCT resource FROM {q(table)}") or []}
+            table: {row[0] for row in sql.execute_sql(f"SELECT DISTINCT {RESOURCE} FROM {q(table)}") or []}
             for table in (DELETIONS_TABLE, SWEEPS_TABLE)
             if _loaded(table, tables)
         }
@@ -107,11 +121,8 @@ def apply_deletions(pipeline: dlt.Pipeline, hard_delete: bool = False) -> None:
                 sql.execute_sql(_mark_swept(target, q(SWEEPS_TABLE), name))
             if hard_delete:
                 for child in _children(name, tables):
-                    sql.execute_sql(
-                        f"DELETE FROM {q(child)} WHERE EXISTS (SELECT 1 FROM {target} p WHERE p.is_deleted "
-                        f"AND p.business_id = {q(child)}.business_id AND p.id = {q(child)}.parent_id)"
-                    )
-                sql.execute_sql(f"DELETE FROM {target} WHERE is_deleted")
+                    sql.execute_sql(_delete_children(q(child), target))
+                sql.execute_sql(f"DELETE FROM {target} WHERE {IS_DELETED}")
     log.info("deletions applied to %d tables%s", len(parents), " (hard delete)" if hard_delete else "")
 
 
@@ -121,49 +132,59 @@ def _loaded(table: str, tables: dict[str, Any]) -> bool:
 
 
 def _children(name: str, tables: dict[str, Any]) -> list[str]:
-    return [t for t in tables if t.startswith(f"{name}__") and _loaded(t, tables)]
+    return [t for t in tables if is_child_table(t, name) and _loaded(t, tables)]
 
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _delete_children(child: str, parent: str) -> str:
+    """The child rows of parent rows marked deleted (before those go)."""
+    return (
+        f"DELETE FROM {child} WHERE EXISTS (SELECT 1 FROM {parent} p WHERE p.{IS_DELETED} "
+        f"AND p.{BUSINESS_ID} = {child}.{BUSINESS_ID} AND p.{ID} = {child}.{PARENT_ID})"
+    )
+
+
 def _mark_tombstoned(target: str, deletions: str, resource: str) -> str:
     match = (
-        f"d.resource = {_literal(resource)} AND d.business_id = {target}.business_id AND d.id = {target}.id"
+        f"d.{RESOURCE} = {_literal(resource)} AND d.{BUSINESS_ID} = {target}.{BUSINESS_ID} "
+        f"AND d.{ID} = {target}.{ID}"
     )
     return (
-        f"UPDATE {target} SET is_deleted = TRUE, "
-        f"deleted_at = (SELECT MAX(d.deleted_at) FROM {deletions} d WHERE {match}) "
-        f"WHERE NOT COALESCE(is_deleted, FALSE) AND EXISTS (SELECT 1 FROM {deletions} d WHERE {match})"
+        f"UPDATE {target} SET {IS_DELETED} = TRUE, "
+        f"{DELETED_AT} = (SELECT MAX(d.{DELETED_AT}) FROM {deletions} d WHERE {match}) "
+        f"WHERE NOT COALESCE({IS_DELETED}, FALSE) AND EXISTS (SELECT 1 FROM {deletions} d WHERE {match})"
     )
 
 
 def _prune_swept(sweeps: str, resource: str) -> str:
     """Ids only an older sweep listed (each sweep re-dates the ids it lists): the newest counts."""
     header = (
-        f"h.business_id = {sweeps}.business_id AND h.resource = {sweeps}.resource "
-        f"AND h.id = {_literal(HEADER_ID)}"
+        f"h.{BUSINESS_ID} = {sweeps}.{BUSINESS_ID} AND h.{RESOURCE} = {sweeps}.{RESOURCE} "
+        f"AND h.{ID} = {_literal(HEADER_ID)}"
     )
     return (
-        f"DELETE FROM {sweeps} WHERE resource = {_literal(resource)} AND id <> {_literal(HEADER_ID)} "
-        f"AND swept_at < (SELECT MAX(h.swept_at) FROM {sweeps} h WHERE {header})"
+        f"DELETE FROM {sweeps} WHERE {RESOURCE} = {_literal(resource)} AND {ID} <> {_literal(HEADER_ID)} "
+        f"AND {SWEPT_AT} < (SELECT MAX(h.{SWEPT_AT}) FROM {sweeps} h WHERE {header})"
     )
 
 
 def _mark_swept(target: str, sweeps: str, resource: str) -> str:
     """Rows loaded before a sweep began that the sweep no longer lists are gone from Sage."""
     header = (
-        f"h.resource = {_literal(resource)} AND h.business_id = {target}.business_id "
-        f"AND h.id = {_literal(HEADER_ID)} AND {target}._sage_synced_at < h.swept_at"
+        f"h.{RESOURCE} = {_literal(resource)} AND h.{BUSINESS_ID} = {target}.{BUSINESS_ID} "
+        f"AND h.{ID} = {_literal(HEADER_ID)} AND {target}.{SYNCED_AT} < h.{SWEPT_AT}"
     )
     listed = (
-        f"s.resource = {_literal(resource)} AND s.business_id = {target}.business_id AND s.id = {target}.id"
+        f"s.{RESOURCE} = {_literal(resource)} AND s.{BUSINESS_ID} = {target}.{BUSINESS_ID} "
+        f"AND s.{ID} = {target}.{ID}"
     )
     return (
-        f"UPDATE {target} SET is_deleted = TRUE, "
-        f"deleted_at = (SELECT MAX(h.swept_at) FROM {sweeps} h WHERE {header}) "
-        f"WHERE NOT COALESCE(is_deleted, FALSE) "
+        f"UPDATE {target} SET {IS_DELETED} = TRUE, "
+        f"{DELETED_AT} = (SELECT MAX(h.{SWEPT_AT}) FROM {sweeps} h WHERE {header}) "
+        f"WHERE NOT COALESCE({IS_DELETED}, FALSE) "
         f"AND EXISTS (SELECT 1 FROM {sweeps} h WHERE {header}) "
         f"AND NOT EXISTS (SELECT 1 FROM {sweeps} s WHERE {listed})"
     )

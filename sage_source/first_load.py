@@ -25,6 +25,7 @@ from dlt.common.pipeline import PipelineContext
 from dlt.destinations.sql_client import SqlClientBase
 
 from sage_source.settings import Endpoint
+from sage_source.tables import BUSINESS_ID, child_table
 from sage_source.watermarks import Cursor
 
 log = logging.getLogger("sage_source")
@@ -32,7 +33,7 @@ log = logging.getLogger("sage_source")
 
 def tables_of(endpoint: Endpoint) -> list[str]:
     """The endpoint's table and its child tables."""
-    return [endpoint.name, *(f"{endpoint.name}__{child}" for child in endpoint.children)]
+    return [endpoint.name, *(child_table(endpoint.name, child) for child in endpoint.children)]
 
 
 def businesses_held(endpoints: Iterable[Endpoint]) -> Mapping[str, frozenset[str]] | None:
@@ -56,7 +57,7 @@ def businesses_held(endpoints: Iterable[Endpoint]) -> Mapping[str, frozenset[str
                 found: set[str] = set()
                 for table in tables:
                     if table in present:
-                        query = f"SELECT DISTINCT business_id FROM {sql.make_qualified_table_name(table)}"
+                        query = f"SELECT DISTINCT {BUSINESS_ID} FROM {sql.make_qualified_table_name(table)}"
                         found.update(str(row[0]) for row in sql.execute_sql(query) or [])
                 held[name] = frozenset(found)
             return held

@@ -26,6 +26,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from sage_source.tables import KEY_COLUMNS
+
 DECIMAL = pa.decimal128(38, 9)
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 REF = pa.struct([("id", pa.string()), ("displayed_as", pa.string())])
@@ -99,9 +101,6 @@ def casts(fields: dict[str, Field], fast: bool = False, prefix: str = "") -> lis
         elif "object" in field:
             out.extend(casts(field["object"], fast, f"{column}__"))
     return out
-
-
-KEY_COLUMNS = frozenset({"business_id", "id", "parent_id", "_dlt_list_idx", "resource"})
 
 
 def keys_required(table: pa.Table) -> pa.Table:

@@ -29,7 +29,8 @@ import pyarrow as pa
 
 from sage_source.errors import SageApiError, SageDataError, SageSourceError, UnsafeNextLinkError
 from sage_source.models import TIMESTAMP, keys_required, models
-from sage_source.settings import MERGE, OUTCOMES_TABLE
+from sage_source.settings import MERGE
+from sage_source.tables import BUSINESS_ID, OUTCOME_KEY, OUTCOMES_TABLE, RESOURCE, RUN_STARTED_AT
 
 log = logging.getLogger("sage_source.outcomes")  # the CLI says these in its run summary instead
 
@@ -40,11 +41,12 @@ UNIT_ERRORS: tuple[type[SageSourceError], ...] = (SageApiError, SageDataError, U
 _REFUSED = 403
 _NOT_OFFERED = 404
 
+# The columns are ``Outcome``'s fields, in its order (the runner reads them back by its fields).
 _SCHEMA = pa.schema(
     [
-        ("business_id", pa.string()),
-        ("resource", pa.string()),
-        pa.field("run_started_at", TIMESTAMP, nullable=False),  # a key column, as dlt declares it
+        (BUSINESS_ID, pa.string()),
+        (RESOURCE, pa.string()),
+        pa.field(RUN_STARTED_AT, TIMESTAMP, nullable=False),  # a key column, as dlt declares it
         ("outcome", pa.string()),
         ("http_status", pa.int64()),
         ("message", pa.string()),
@@ -55,7 +57,6 @@ _SCHEMA = pa.schema(
         ("last_success_at", TIMESTAMP),
     ]
 )
-OUTCOME_KEY = ("business_id", "resource", "run_started_at")
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ import pyarrow.json as pj
 
 from sage_source.errors import SageDataError
 from sage_source.models import Cast, Field, casts, fields_of, struct_of
+from sage_source.tables import BUSINESS_ID, ID, LIST_INDEX, PARENT_ID, REPLACED, child_table
 
-REPLACED = "_sage_replaced"  # marker rows: "this parent's children were replaced by none"
 _READ_OPTIONS = pj.ReadOptions(block_size=64 << 20, use_threads=False)
 
 
@@ -209,28 +209,20 @@ class PageReader:
         out: dict[str, pa.Table] = {}
         reading = self._fast if page.fast else self._text
         items = page.items
-        ids = items.column("id") if self.children else None
         for name in self.children:
-            column = items.column(name)
-            out[f"{self.endpoint}__{name}"] = self._child(column, ids, business_id, name, reading, replaces)
+            out[child_table(self.endpoint, name)] = self._child(items, name, business_id, reading, replaces)
         parent = items.drop_columns(list(self.children))
         parent = _flatten(parent)
         parent = _apply_casts(parent, reading.parent_casts, self.endpoint)
-        parent = parent.append_column("business_id", pa.array([business_id] * len(parent), pa.string()))
+        parent = parent.append_column(BUSINESS_ID, pa.array([business_id] * len(parent), pa.string()))
         out[self.endpoint] = parent
         return out
 
     def _child(
-        self,
-        column: pa.ChunkedArray,
-        ids: pa.ChunkedArray | None,
-        business_id: str,
-        name: str,
-        reading: _Reading,
-        replaces: bool,
+        self, items: pa.Table, name: str, business_id: str, reading: _Reading, replaces: bool
     ) -> pa.Table:
-        assert ids is not None
-        lists = column.combine_chunks()
+        """The child table of the list ``name`` of each row in ``items``."""
+        lists = items.column(name).combine_chunks()
         values = pc.list_flatten(lists)
         if pa.types.is_struct(values.type):
             table = pa.Table.from_struct_array(values)
@@ -240,11 +232,11 @@ class PageReader:
         parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
         offsets = lists.offsets.to_numpy()
         positions = np.arange(len(parents)) - offsets[parents]
-        id_array = ids.combine_chunks()
+        id_array = items.column(ID).combine_chunks()
         table = (
-            table.append_column("business_id", pa.array([business_id] * len(table), pa.string()))
-            .append_column("parent_id", id_array.take(pa.array(parents, pa.int64())))
-            .append_column("_dlt_list_idx", pa.array(positions, pa.int64()))
+            table.append_column(BUSINESS_ID, pa.array([business_id] * len(table), pa.string()))
+            .append_column(PARENT_ID, id_array.take(pa.array(parents, pa.int64())))
+            .append_column(LIST_INDEX, pa.array(positions, pa.int64()))
             .append_column(REPLACED, pa.array([False] * len(table), pa.bool_()))
         )
         if not replaces:
@@ -255,9 +247,9 @@ class PageReader:
         if len(emptied):
             markers = pa.table(
                 {
-                    "business_id": pa.array([business_id] * len(emptied), pa.string()),
-                    "parent_id": emptied,
-                    "_dlt_list_idx": pa.array([-1] * len(emptied), pa.int64()),
+                    BUSINESS_ID: pa.array([business_id] * len(emptied), pa.string()),
+                    PARENT_ID: emptied,
+                    LIST_INDEX: pa.array([-1] * len(emptied), pa.int64()),
                     REPLACED: pa.array([True] * len(emptied), pa.bool_()),
                 }
             )
@@ -308,13 +300,18 @@ def _texts(value: Any, field: Field) -> Any:
     if value is None:
         return None
     if isinstance(field, str):
-        if field in ("text", "decimal", "date", "timestamp") and isinstance(value, int | float | str):
-            return value if isinstance(value, str) else str(value)
-        if field == "ref" and isinstance(value, dict):
-            return {k: _texts(value.get(k), "text") for k in ("id", "displayed_as")}
-        return value
+        return _kind_text(value, field)
     if "object" in field and isinstance(value, dict):
         return {k: _texts(value.get(k), sub) for k, sub in field["object"].items()}
     if "list" in field and isinstance(value, list):
         return [_texts(v, field["list"]) for v in value]
+    return value
+
+
+def _kind_text(value: Any, kind: str) -> Any:
+    """``_texts`` for a field of one kind (not an object or a list)."""
+    if kind in ("text", "decimal", "date", "timestamp") and isinstance(value, int | float | str):
+        return value if isinstance(value, str) else str(value)
+    if kind == "ref" and isinstance(value, dict):
+        return {k: _texts(value.get(k), "text") for k in ("id", "displayed_as")}
     return value

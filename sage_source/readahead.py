@@ -33,30 +33,7 @@ def ahead(items: Iterator[T], depth: int, name: str = "read-ahead") -> Generator
     """
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
-
-    def offer(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                buffer.put(item, timeout=_POLL)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not offer(item):
-                    return
-            offer(_DONE)
-        except BaseException as error:
-            offer(_Failed(error))
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread = threading.Thread(target=_produce, args=(items, buffer, stop), name=name, daemon=True)
     thread.start()
     try:
         while True:
@@ -69,3 +46,30 @@ def ahead(items: Iterator[T], depth: int, name: str = "read-ahead") -> Generator
     finally:
         stop.set()
         thread.join()
+
+
+def _produce(items: Iterator[object], buffer: queue.Queue[object], stop: threading.Event) -> None:
+    """The thread: every item, then ``_DONE`` or the error; ``items`` is closed either way."""
+    try:
+        for item in items:
+            if not _offer(item, buffer, stop):
+                return
+        _offer(_DONE, buffer, stop)
+    except BaseException as error:
+        _offer(_Failed(error), buffer, stop)
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+def _offer(item: object, buffer: queue.Queue[object], stop: threading.Event) -> bool:
+    """Queue ``item`` unless the consumer stops first (then False): a full queue never blocks
+    the thread past ``stop``, so closing the consumer always ends it."""
+    while not stop.is_set():
+        try:
+            buffer.put(item, timeout=_POLL)
+            return True
+        except queue.Full:
+            continue
+    return False

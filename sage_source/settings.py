@@ -13,6 +13,8 @@ from typing import Any
 
 from dlt.common.schema.typing import TDeleteInsertStrategyDict, TWriteDisposition
 
+from sage_source.tables import BUSINESSES, FINANCIAL_SETTINGS
+
 BATCH_ROWS = 20_000  # rows (parents, children, delete records) gathered before handing them to dlt
 
 ALLOCATIONS = {"show_payments_allocations": "true"}
@@ -27,7 +29,7 @@ class Endpoint:
     incremental: bool = True  # has updated_or_created_since
     deleted_since: bool = True  # has a delete feed
     deleted_flag: bool = False  # deleted rows stay listed with ``deleted: true``
-    children: tuple[str, ...] = ()  # lists loaded as child tables ``{name}__{child}``
+    children: tuple[str, ...] = ()  # lists loaded as child tables (``tables.child_table``)
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -95,8 +97,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )
 ENDPOINT_NAMES = tuple(e.name for e in ENDPOINTS)
 # Tables besides the endpoints: one row per business.
-SINGLETONS = ("businesses", "financial_settings")
+SINGLETONS = (BUSINESSES, FINANCIAL_SETTINGS)
 RESOURCE_NAMES = (*SINGLETONS, *ENDPOINT_NAMES)
-DELETIONS_TABLE = "sage_deletions"
-SWEEPS_TABLE = "sage_id_sweeps"
-OUTCOMES_TABLE = "sage_resource_outcomes"  # one row per run × business × resource: see outcomes.py

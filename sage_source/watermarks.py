@@ -34,6 +34,14 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def server_moment(server_time: float | None) -> datetime:
+    """The server's time of an answer (its ``Date`` header), or ours when it sent none.
+
+    Watermarks and sweeps are dated on Sage's clock (``deleted_since`` is compared with Sage's
+    own stamps); ours stands in only for an answer without a ``Date`` header."""
+    return datetime.fromtimestamp(server_time, UTC) if server_time is not None else datetime.now(UTC)
+
+
 class Cursor:
     """The state slot of one business × resource."""
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 from sage_source.pages import Page
-from sage_source.resources import FirstSighting
+from sage_source.seen_ids import FirstSighting
 from testkit.fake_sage import FakeSage, Reply, Seen, fake_env, page, run_pipeline
 from testkit.warehouse import Warehouse
 
