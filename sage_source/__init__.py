@@ -14,9 +14,8 @@ in ``token_store`` (a 0600 file), not in dlt state: see :mod:`sage_source.tokens
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 
 import dlt
@@ -69,34 +68,17 @@ def sage_accounting(**settings: Any) -> Iterable[DltResource]:
         full_refresh=config.full_refresh,
         business_names=names,
     )
-    client = connection.client
     out: list[DltResource] = []
     if "businesses" in chosen:
-        out.append(businesses_resource(businesses, client))
+        out.append(businesses_resource(businesses, connection))
     if "financial_settings" in chosen:
-        out.append(financial_settings_resource(businesses, client, options))
+        out.append(financial_settings_resource(businesses, connection, options))
     endpoints = [e for e in ENDPOINTS if e.name in chosen]
     appended = appendable(endpoints, businesses, config.full_refresh)
-    out.extend(list_resource(e, businesses, client, options, append=e.name in appended) for e in endpoints)
-    return [_leasing(resource, connection) for resource in out]
-
-
-def _leasing(resource: DltResource, connection: SageConnection) -> DltResource:
-    """``resource`` holding a lease on the connection's sockets while its generator runs.
-
-    dlt closes a generator it stops early (a failed extraction), which ends the lease too. The
-    wrap is dlt's own way of wrapping a resource's generator (``DltResource.parallelize`` does it):
-    the resource modules stay free of connection bookkeeping."""
-    pipe = resource._pipe
-    produce: Callable[..., Iterator[Any]] = pipe.gen  # type: ignore[assignment]  # the builders' functions
-
-    @wraps(produce)
-    def leased(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        with connection.lease():
-            yield from produce(*args, **kwargs)
-
-    pipe.replace_gen(leased)
-    return resource
+    out.extend(
+        list_resource(e, businesses, connection, options, append=e.name in appended) for e in endpoints
+    )
+    return out
 
 
 def _chosen_businesses(connection: SageConnection, business_ids: list[str] | None) -> dict[str, str]:
