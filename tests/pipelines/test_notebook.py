@@ -218,6 +218,29 @@ def test_the_forecast_starts_from_cash_today_and_rolls_forward(
         assert Decimal(report.summary["forecast_lowest_closing_cash"]) == Decimal(lowest["closing_cash"])
 
 
+def test_the_notebooks_headline_figures_are_the_headline_mart_s(
+    seed7: Built, reports: dict[str, NotebookReport]
+) -> None:
+    """With its default period (up to the day the books were read) the notebook leads with the same
+    figures as ``marts.rpt_headline_figures``, which ``sage-pipeline run`` and the demo print: one
+    figure, whoever reads it."""
+    names = ("cash_on", "cash_total", "ar_on", "ar_open", "ar_overdue", "forecast_lowest_closing_cash")
+    counts = ("forecast_lowest_week", "forecast_weeks_below_minimum")
+    found = seed7.query(
+        f"select business_id, {', '.join((*names, *counts))} from marts.rpt_headline_figures order by 1"
+    )
+    assert sorted(reports) == [row[0] for row in found]
+    for business_id, *values in found:
+        summary = reports[str(business_id)].summary
+        mart = dict(zip((*names, *counts), values, strict=True))
+        assert {n: str(mart[n])[:10] for n in ("cash_on", "ar_on")} == {
+            n: summary[n] for n in ("cash_on", "ar_on")
+        }
+        amounts = ("cash_total", "ar_open", "ar_overdue", "forecast_lowest_closing_cash")
+        assert {n: Decimal(str(mart[n])) for n in amounts} == {n: Decimal(summary[n]) for n in amounts}
+        assert {n: mart[n] for n in counts} == {n: summary[n] for n in counts}
+
+
 def test_a_broken_cell_fails_naming_the_cell_and_the_error(seed7: Built, tmp_path: Path) -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     broken = next(cell for cell in notebook.cells if "marts.fct_cash_position_daily" in cell.source)
