@@ -436,18 +436,8 @@ def classify(error: BaseException) -> tuple[int, str]:
     if in_use := _duckdb_in_use(map(str, causes)):
         return EXIT_LOCKED, in_use
     for cause in causes:
-        if (found := kind(cause)) is not None:
+        if (found := kind(cause) or _dlt_kind(cause, causes[-1])) is not None:
             return found
-        # dlt's own, outside our kinds:
-        if isinstance(cause, ConfigFieldMissingException):
-            return EXIT_CONFIG, _missing_settings(cause)
-        if isinstance(cause, ConfigValueCannotBeCoercedException):
-            return EXIT_CONFIG, _uncoercible_setting(cause)
-        if isinstance(cause, DestinationConnectionError):  # e.g. a DuckDB path that cannot be opened
-            return EXIT_CONFIG, (
-                f"cannot open the destination: {_first_line(causes[-1])}. Check its settings "
-                "(--duckdb, DESTINATION__<NAME>__CREDENTIALS) and run again"
-            )
     step = getattr(error, "step", None)
     if step == "load":
         return EXIT_LOAD, f"the destination failed to load: {_first_line(causes[-1])}"
@@ -455,6 +445,20 @@ def classify(error: BaseException) -> tuple[int, str]:
         EXIT_BUG,
         f"unexpected error: {type(causes[-1]).__name__}: {_first_line(causes[-1])} (rerun with --debug)",
     )
+
+
+def _dlt_kind(cause: BaseException, root: BaseException) -> tuple[int, str] | None:
+    """dlt's own errors that are a user's to fix (outside our kinds): exit 2 and the setting to fix."""
+    if isinstance(cause, ConfigFieldMissingException):
+        return EXIT_CONFIG, _missing_settings(cause)
+    if isinstance(cause, ConfigValueCannotBeCoercedException):
+        return EXIT_CONFIG, _uncoercible_setting(cause)
+    if isinstance(cause, DestinationConnectionError):  # e.g. a DuckDB path that cannot be opened
+        return EXIT_CONFIG, (
+            f"cannot open the destination: {_first_line(root)}. Check its settings "
+            "(--duckdb, DESTINATION__<NAME>__CREDENTIALS) and run again"
+        )
+    return None
 
 
 def _missing_settings(error: ConfigFieldMissingException) -> str:
