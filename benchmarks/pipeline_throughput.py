@@ -49,6 +49,7 @@ import httpx
 from pipelines.runner import RunRequest, run
 from sage_sandbox.server import SandboxProcess
 from sage_source.settings import RESOURCE_NAMES
+from sage_source.tables import OUTCOMES_TABLE, RUN_STARTED_AT
 from testkit.pipeline_env import sage_env
 from testkit.sage_http import login
 
@@ -245,8 +246,8 @@ def _reread_figures(home: Path) -> dict[str, Any]:
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         found = con.execute(
             "SELECT sum(requests), sum(reread_requests), sum(reread_rows), count(*) "
-            "FROM sage.sage_resource_outcomes "
-            "WHERE run_started_at = (SELECT max(run_started_at) FROM sage.sage_resource_outcomes)"
+            f"FROM sage.{OUTCOMES_TABLE} "
+            f"WHERE {RUN_STARTED_AT} = (SELECT max({RUN_STARTED_AT}) FROM sage.{OUTCOMES_TABLE})"
         ).fetchone()
     assert found is not None
     requests, reread_requests, reread_rows, units = (int(v) for v in found)

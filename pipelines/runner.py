@@ -46,7 +46,7 @@ from pipelines.pending import finish_pending
 from pipelines.settings import pipeline_settings
 from sage_source import apply_deletions, sage_accounting
 from sage_source.outcomes import FAILED, SKIPPED, Outcome
-from sage_source.tables import OUTCOMES_TABLE
+from sage_source.tables import BUSINESS_ID, OUTCOMES_TABLE, RESOURCE, RUN_STARTED_AT
 
 log = logging.getLogger("sage_pipeline")
 PIPELINE_NAME = "sage_accounting"
@@ -337,7 +337,8 @@ def read_outcomes(pipeline: dlt.Pipeline, since: datetime) -> tuple[Outcome, ...
         table = sql.make_qualified_table_name(OUTCOMES_TABLE)
         try:
             rows = sql.execute_sql(
-                f"SELECT {columns} FROM {table} WHERE run_started_at >= %s ORDER BY business_id, resource",
+                f"SELECT {columns} FROM {table} WHERE {RUN_STARTED_AT} >= %s "
+                f"ORDER BY {BUSINESS_ID}, {RESOURCE}",
                 since,
             )
         except DatabaseUndefinedRelation:
