@@ -226,19 +226,23 @@ def test_the_notebooks_headline_figures_are_the_headline_mart_s(
     figure, whoever reads it."""
     names = ("cash_on", "cash_total", "ar_on", "ar_open", "ar_overdue", "forecast_lowest_closing_cash")
     counts = ("forecast_lowest_week", "forecast_weeks_below_minimum")
+    kpis = ("dso_simple as dso_last_full_month", "cei as cei_last_full_month")
     found = seed7.query(
-        f"select business_id, {', '.join((*names, *counts))} from marts.rpt_headline_figures order by 1"
+        f"select business_id, {', '.join((*names, *counts, *kpis))} "
+        "from marts.rpt_headline_figures order by 1"
     )
     assert sorted(reports) == [row[0] for row in found]
     for business_id, *values in found:
         summary = reports[str(business_id)].summary
-        mart = dict(zip((*names, *counts), values, strict=True))
+        kpi_names = ("dso_last_full_month", "cei_last_full_month")
+        mart = dict(zip((*names, *counts, *kpi_names), values, strict=True))
         assert {n: str(mart[n])[:10] for n in ("cash_on", "ar_on")} == {
             n: summary[n] for n in ("cash_on", "ar_on")
         }
         amounts = ("cash_total", "ar_open", "ar_overdue", "forecast_lowest_closing_cash")
         assert {n: Decimal(str(mart[n])) for n in amounts} == {n: Decimal(summary[n]) for n in amounts}
         assert {n: mart[n] for n in counts} == {n: summary[n] for n in counts}
+        assert {n: Decimal(str(mart[n])) for n in kpi_names} == {n: Decimal(summary[n]) for n in kpi_names}
 
 
 def test_a_broken_cell_fails_naming_the_cell_and_the_error(seed7: Built, tmp_path: Path) -> None:

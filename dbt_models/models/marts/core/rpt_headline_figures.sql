@@ -48,7 +48,7 @@ receivables_today as (
     group by business_id, as_of_date
 ),
 
--- The last month that ended before the books were read: the latest whole month of receipts.
+-- The last month the books hold whole (fct_receivables_kpis_monthly's is_partial_month, as the notebook reads it).
 kpis as (
     select * from {{ ref('fct_receivables_kpis_monthly') }}
 ),
@@ -64,7 +64,7 @@ last_complete_month as (
     inner join (
         select business_id, max(month_end) as month_end
         from kpis
-        where month_end < {{ as_of_date() }}
+        where not is_partial_month
         group by business_id
     ) as last_month
         on kpis.business_id = last_month.business_id
