@@ -94,13 +94,21 @@ def _businesses(request: NotebookRequest) -> list[tuple[str, str]]:
         )
     try:
         with duckdb.connect(str(database), read_only=True) as con:
-            built = con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = 'marts' and table_name = 'fct_cash_position_daily'"
-            ).fetchone()
-            if not built or not built[0]:
+            built = {
+                name
+                for (name,) in con.execute(
+                    "select table_name from information_schema.tables where table_schema = 'marts' "
+                    "and table_name in ('fct_cash_position_daily', 'dim_businesses')"
+                ).fetchall()
+            }
+            if "fct_cash_position_daily" not in built:
                 raise NotebookInputError(
                     f"{database} has no marts yet: run `sage-pipeline run` (without --skip-dbt) first"
+                )
+            if "dim_businesses" not in built:  # marts built before dim_businesses existed
+                raise NotebookInputError(
+                    f"{database} has marts from an older sage-pipeline: run `sage-pipeline run` (without "
+                    "--skip-dbt) to rebuild them"
                 )
             known = con.execute(
                 "select business_id, business_name from marts.dim_businesses order by business_name"

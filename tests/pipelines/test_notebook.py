@@ -410,3 +410,17 @@ def test_a_reconciliation_that_did_not_tie_is_a_warning_above_the_charts(
     assert page.index("did not tie") < page.index("<img ")  # above the charts
     assert report.summary["reconciliations_failed"] == ["assert_ar_open_items_tie_to_debtors_control"]
     assert len(report.charts) == len(CHARTS)  # drawn all the same
+
+
+def test_marts_from_an_older_version_are_one_line_asking_for_a_run(seed7: Built, tmp_path: Path) -> None:
+    """A warehouse whose marts predate ``dim_businesses`` says what rebuilds them, exit 2."""
+    old = tmp_path / "old.duckdb"
+    shutil.copyfile(seed7.database, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("drop table marts.dim_businesses")
+    result = cli("notebook", "--duckdb", str(old), "--out", "reports", env=dict(os.environ), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "has marts from an older sage-pipeline: run `sage-pipeline run`" in one_error_line(
+        result, "notebook"
+    )
+    assert not (tmp_path / "reports").exists()
