@@ -1,6 +1,6 @@
-{#- The two pieces the receivables (AR) and payables (AP) open-item models, their aging reports and the
-    control-account reconciliations share word for word. The queries themselves are in the models
-    (fct_ar_open_items, rpt_ar_aging and their AP mirrors). SQL that DuckDB and PostgreSQL both accept. -#}
+{#- What the open-item models (fct_open_items and rpt_aging, receivables and payables together), their
+    AR and AP sides and the control-account reconciliations share. The queries themselves are in the
+    models. SQL that DuckDB and PostgreSQL both accept. -#}
 
 {#- The dates open items and aging are reconstructed at, as a subquery (business_id, as_of_date):
     every month-end from the month of the business's accounts_start_date up to as_of_date(), plus
@@ -36,4 +36,22 @@
         when {{ days_past_due }} <= 90 then '61-90'
         else '90+'
     end
+{%- endmacro %}
+
+{#- One side of a model that holds receivables and payables together (int_open_item_documents,
+    fct_open_items, rpt_aging): its rows of that ledger_side, with every column but ledger_side. The AR
+    and AP models (int_ar_documents, fct_ap_open_items, ...) are this, so the SQL has one place.
+    The columns are read from the built relation (dbt builds it first: it is the model's parent), in
+    its order; while dbt only parses (execute false) nothing is run, so any text will do. -#}
+{% macro ledger_side_rows(model_name, ledger_side) -%}
+    {%- set relation = ref(model_name) -%}
+    {%- set columns = adapter.get_columns_in_relation(relation) if execute else [] -%}
+    select
+    {%- for column in columns if column.name | lower != 'ledger_side' %}
+        {{ adapter.quote(column.name) }}{{ "," if not loop.last }}
+    {%- else %}
+        *
+    {%- endfor %}
+    from {{ relation }}
+    where ledger_side = '{{ ledger_side }}'
 {%- endmacro %}

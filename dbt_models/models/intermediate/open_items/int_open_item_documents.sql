@@ -1,32 +1,42 @@
--- One row per posted accounts-payable document: purchase invoices, purchase credit notes, purchase
--- quick entries (invoice or credit note) and supplier payments on account (the unallocated part of a
--- VENDOR_PAYMENT). Posted = not void, not draft or pro forma, not deleted; a payment on account
--- counts while its payment is not deleted. Amounts are Sage's, unsigned as Sage shows them; `sign`
--- (+1 invoices, −1 credit notes and payments on account) says how they count towards what we owe
--- suppliers. Credit notes and payments on account have no due date: they are due on their own date.
--- The mirror of receivables/int_ar_documents.sql (sales_ → purchase_, CUSTOMER_RECEIPT →
--- VENDOR_PAYMENT, numbers from displayed_as): change both together.
+-- One row per posted document of either side of the books: receivables (ledger_side 'receivable':
+-- sales invoices, sales credit notes, sales quick entries and customer payments on account, the
+-- unallocated part of a CUSTOMER_RECEIPT) and payables ('payable': the purchase_ tables and supplier
+-- payments on account, of a VENDOR_PAYMENT). Posted = not void, not draft or pro forma, not deleted;
+-- a payment on account counts while its payment is not deleted. Amounts are Sage's, unsigned as Sage
+-- shows them; `sign` (+1 invoices, −1 credit notes and payments on account) says how they count
+-- towards what customers owe us (receivable) or what we owe suppliers (payable). Credit notes and
+-- payments on account have no due date: they are due on their own date. The allocation summary
+-- (allocated_doc, allocation_count, settled_date) comes from int_artefact_allocations_unioned;
+-- settled_date is the date the document was cleared in full.
+-- The two sides have the same shape; `ledger_sides` below names what differs: the tables, the type of
+-- the contact payments whose unallocated part is a payment on account, and the document number (sales
+-- documents have their own invoice / credit note number, purchase ones only Sage's displayed_as).
+-- int_ar_documents and int_ap_documents are this model's two sides.
+{%- set ledger_sides = {
+    'receivable': {
+        'artefact_prefix': 'sales',
+        'invoices': ref('stg_sage__sales_invoices'),
+        'credit_notes': ref('stg_sage__sales_credit_notes'),
+        'quick_entries': ref('stg_sage__sales_quick_entries'),
+        'payment_type': 'CUSTOMER_RECEIPT',
+        'invoice_number': 'coalesce(invoice_number, displayed_as)',
+        'credit_note_number': 'coalesce(credit_note_number, displayed_as)',
+    },
+    'payable': {
+        'artefact_prefix': 'purchase',
+        'invoices': ref('stg_sage__purchase_invoices'),
+        'credit_notes': ref('stg_sage__purchase_credit_notes'),
+        'quick_entries': ref('stg_sage__purchase_quick_entries'),
+        'payment_type': 'VENDOR_PAYMENT',
+        'invoice_number': 'displayed_as',
+        'credit_note_number': 'displayed_as',
+    },
+} %}
 with
-
-invoices as (
-    select * from {{ ref('stg_sage__purchase_invoices') }}
-    where is_posted
-),
-
-credit_notes as (
-    select * from {{ ref('stg_sage__purchase_credit_notes') }}
-    where is_posted
-),
-
-quick_entries as (
-    select * from {{ ref('stg_sage__purchase_quick_entries') }}
-    where is_posted
-),
 
 payments as (
     select * from {{ ref('stg_sage__contact_payments') }}
-    where transaction_type_id = 'VENDOR_PAYMENT'
-        and payment_on_account_id is not null
+    where payment_on_account_id is not null
         and not is_deleted
         and coalesce(payment_on_account_status_id, '') not in ('VOID', 'DRAFT', 'PRO_FORMA')
 ),
@@ -36,12 +46,14 @@ allocations as (
 ),
 
 documents as (
+{%- for ledger_side, side in ledger_sides.items() %}
     select
         business_id,
+        '{{ ledger_side }}' as ledger_side,
         'invoice' as document_type,
-        'purchase_invoice' as artefact_type,
-        purchase_invoice_id as document_id,
-        displayed_as as document_number,
+        '{{ side.artefact_prefix }}_invoice' as artefact_type,
+        {{ side.artefact_prefix }}_invoice_id as document_id,
+        {{ side.invoice_number }} as document_number,
         reference,
         contact_id,
         date as document_date,
@@ -56,14 +68,16 @@ documents as (
         status_id,
         transaction_id,
         cast(null as varchar) as contact_payment_id
-    from invoices
+    from {{ side.invoices }}
+    where is_posted
     union all
     select
         business_id,
+        '{{ ledger_side }}',
         'credit_note',
-        'purchase_credit_note',
-        purchase_credit_note_id,
-        displayed_as,
+        '{{ side.artefact_prefix }}_credit_note',
+        {{ side.artefact_prefix }}_credit_note_id,
+        {{ side.credit_note_number }},
         reference,
         contact_id,
         date,
@@ -78,13 +92,15 @@ documents as (
         status_id,
         transaction_id,
         cast(null as varchar)
-    from credit_notes
+    from {{ side.credit_notes }}
+    where is_posted
     union all
     select
         business_id,
+        '{{ ledger_side }}',
         case when quick_entry_type_id = 'CREDIT_NOTE' then 'quick_entry_credit_note' else 'quick_entry_invoice' end,
-        'purchase_quick_entry',
-        purchase_quick_entry_id,
+        '{{ side.artefact_prefix }}_quick_entry',
+        {{ side.artefact_prefix }}_quick_entry_id,
         displayed_as,
         reference,
         contact_id,
@@ -100,10 +116,12 @@ documents as (
         status_id,
         transaction_id,
         cast(null as varchar)
-    from quick_entries
+    from {{ side.quick_entries }}
+    where is_posted
     union all
     select
         business_id,
+        '{{ ledger_side }}',
         'payment_on_account',
         'payment_on_account',
         payment_on_account_id,
@@ -123,6 +141,11 @@ documents as (
         transaction_id,
         contact_payment_id
     from payments
+    where transaction_type_id = '{{ side.payment_type }}'
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+{%- endfor %}
 ),
 
 allocation_summary as (
@@ -140,6 +163,7 @@ allocation_summary as (
 final as (
     select
         documents.business_id,
+        documents.ledger_side,
         documents.document_type,
         documents.artefact_type,
         documents.document_id,

@@ -1,14 +1,15 @@
--- One row per business, as-of date and customer with anything open at that date: the aged debtors
--- report in base currency, from fct_ar_open_items. Invoices (and quick-entry invoices) fall into
+-- One row per business, ledger side, as-of date and contact with anything open at that date, in base
+-- currency, from fct_open_items: aged debtors (ledger_side receivable, per customer) and aged creditors
+-- (payable, per supplier: positive = what we owe). Invoices (and quick-entry invoices) fall into
 -- current / d1_30 / d31_60 / d61_90 / d90_plus by days past due; credit notes and payments on
 -- account, whatever their age, are summed in unallocated_credits (negative), so
 -- current + buckets + unallocated_credits = total_outstanding. oldest_due_date is the earliest due date
--- of the customer's open invoices (null when only credits are open). credit_limit from the contact.
--- payables/rpt_ap_aging.sql is the same query over fct_ap_open_items: change both together.
+-- of the contact's open invoices (null when only credits are open). credit_limit from the contact.
+-- rpt_ar_aging and rpt_ap_aging are this model's two sides.
 with
 
 open_items as (
-    select * from {{ ref('fct_ar_open_items') }}
+    select * from {{ ref('fct_open_items') }}
 ),
 
 contacts as (
@@ -26,6 +27,7 @@ contacts as (
 by_contact as (
     select
         business_id,
+        ledger_side,
         as_of_date,
         contact_id,
         sum(outstanding_base) as total_outstanding,
@@ -44,12 +46,13 @@ by_contact as (
             document_type in ('credit_note', 'quick_entry_credit_note', 'payment_on_account') as is_credit
         from open_items
     ) as classified
-    group by business_id, as_of_date, contact_id
+    group by business_id, ledger_side, as_of_date, contact_id
 ),
 
 final as (
     select
         by_contact.business_id,
+        by_contact.ledger_side,
         by_contact.as_of_date,
         by_contact.contact_id,
         contacts.contact_name,

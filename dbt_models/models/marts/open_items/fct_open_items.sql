@@ -1,17 +1,18 @@
--- One row per open accounts-receivable document at each as-of date: every month-end from the
--- business's accounts_start_date, plus as_of_date() (is_latest). A document is open at D when it is
--- dated on or before D and its total less the allocations (amount + discount) dated on or before D is
--- not zero; an invoice paid after D is still wholly open at D. Amounts are signed: invoices positive,
--- credit notes and payments on account negative. outstanding_doc is in the document's currency;
--- outstanding_base is at the book (document) rate, exactly Sage's base_currency_outstanding_amount when
--- nothing has moved on the document since D (always at the latest date), else rebuilt in proportion.
+-- One row per open document of either side (ledger_side receivable: what customers owe us; payable:
+-- what we owe suppliers) at each as-of date: every month-end from the business's accounts_start_date,
+-- plus as_of_date() (is_latest). A document is open at D when it is dated on or before D and its total
+-- less the allocations (amount + discount) dated on or before D is not zero; an invoice paid after D is
+-- still wholly open at D. Amounts are signed on both sides: invoices positive, credit notes and
+-- payments on account negative. outstanding_doc is in the document's currency; outstanding_base is at
+-- the book (document) rate, exactly Sage's base_currency_outstanding_amount when nothing has moved on
+-- the document since D (always at the latest date), else rebuilt in proportion.
 -- days_past_due = as_of_date − due_date (credit notes and payments on account: − their own date);
 -- aging_bucket: ≤ 0 current, 1-30, 31-60, 61-90, 90+ (91 days and more).
--- payables/fct_ap_open_items.sql is the same query over int_ap_documents: change both together.
+-- fct_ar_open_items and fct_ap_open_items are this model's two sides.
 with
 
 documents as (
-    select * from {{ ref('int_ar_documents') }}
+    select * from {{ ref('int_open_item_documents') }}
 ),
 
 allocations as (
@@ -45,6 +46,7 @@ document_as_of_dates as (
 allocated_to_date as (
     select
         document_as_of_dates.business_id,
+        document_as_of_dates.ledger_side,
         document_as_of_dates.artefact_type,
         document_as_of_dates.document_id,
         document_as_of_dates.as_of_date,
@@ -58,6 +60,7 @@ allocated_to_date as (
         and allocations.allocation_date <= document_as_of_dates.as_of_date
     group by
         document_as_of_dates.business_id,
+        document_as_of_dates.ledger_side,
         document_as_of_dates.artefact_type,
         document_as_of_dates.document_id,
         document_as_of_dates.as_of_date
@@ -72,6 +75,7 @@ outstanding_doc as (
     from document_as_of_dates
     left join allocated_to_date
         on document_as_of_dates.business_id = allocated_to_date.business_id
+        and document_as_of_dates.ledger_side = allocated_to_date.ledger_side
         and document_as_of_dates.artefact_type = allocated_to_date.artefact_type
         and document_as_of_dates.document_id = allocated_to_date.document_id
         and document_as_of_dates.as_of_date = allocated_to_date.as_of_date
@@ -118,6 +122,7 @@ outstanding_base as (
 final as (
     select
         business_id,
+        ledger_side,
         as_of_date,
         document_type,
         document_id,
