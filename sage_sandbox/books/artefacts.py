@@ -110,10 +110,10 @@ class LineSpec:
     item: ItemInfo | None = None
 
 
-@dataclass
-class _Line:
-    spec: LineSpec
-    exchange_rate: Decimal
+@dataclass(frozen=True)
+class _Amounts:
+    """Net and tax in the artefact's own currency and in base currency: one line's, or all lines'."""
+
     net: Decimal
     tax: Decimal
     base_net: Decimal
@@ -126,6 +126,23 @@ class _Line:
     @property
     def base_total(self) -> Decimal:
         return self.base_net + self.base_tax
+
+    @classmethod
+    def of(cls, lines: list[_Line]) -> _Amounts:
+        return cls(
+            sum((c.net for c in lines), ZERO),
+            sum((c.tax for c in lines), ZERO),
+            sum((c.base_net for c in lines), ZERO),
+            sum((c.base_tax for c in lines), ZERO),
+        )
+
+
+@dataclass(frozen=True)
+class _Line(_Amounts):
+    """One line: what it says, the rate it was converted at, and its amounts."""
+
+    spec: LineSpec
+    exchange_rate: Decimal
 
 
 def status_ref(status: str) -> Ref:
@@ -156,33 +173,6 @@ class ArtefactSpec:
     lines: list[LineSpec]
     exchange_rate: Decimal = Decimal(1)
     reference: str | None = None
-
-
-@dataclass(frozen=True)
-class _Amounts:
-    """An artefact's totals, in its own currency and in base currency."""
-
-    net: Decimal
-    tax: Decimal
-    base_net: Decimal
-    base_tax: Decimal
-
-    @property
-    def total(self) -> Decimal:
-        return self.net + self.tax
-
-    @property
-    def base_total(self) -> Decimal:
-        return self.base_net + self.base_tax
-
-    @classmethod
-    def of(cls, lines: list[_Line]) -> _Amounts:
-        return cls(
-            sum((c.net for c in lines), ZERO),
-            sum((c.tax for c in lines), ZERO),
-            sum((c.base_net for c in lines), ZERO),
-            sum((c.base_tax for c in lines), ZERO),
-        )
 
 
 @dataclass(frozen=True)
@@ -280,7 +270,14 @@ def _compute(biz: Business, spec: LineSpec, exchange_rate: Decimal) -> _Line:
     percentage = biz.tax_rates[spec.tax_rate_id][1]
     net = cents(spec.quantity * spec.unit_price)
     tax = cents(net * percentage / 100)
-    return _Line(spec, exchange_rate, net, tax, to_base(net, exchange_rate), to_base(tax, exchange_rate))
+    return _Line(
+        net=net,
+        tax=tax,
+        base_net=to_base(net, exchange_rate),
+        base_tax=to_base(tax, exchange_rate),
+        spec=spec,
+        exchange_rate=exchange_rate,
+    )
 
 
 def _spec_from_line(biz: Business, line: Row) -> LineSpec:
