@@ -22,6 +22,7 @@ from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
     ConfigValueCannotBeCoercedException,
 )
+from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
@@ -462,12 +463,30 @@ def _dlt_kind(cause: BaseException, root: BaseException) -> tuple[int, str] | No
 
 
 def _missing_settings(error: ConfigFieldMissingException) -> str:
+    """The missing settings and where to put them: the destination's own section, or the source's."""
+    if isinstance(error.config, DestinationClientConfiguration):
+        return _missing_destination_settings(error.config.destination_type, error.fields)
     names = ", ".join(error.fields)
     env = ", ".join(f"SOURCES__SAGE_ACCOUNTING__{name.upper()}" for name in error.fields)
     return (
         f"missing setting(s): {names}. Add them under [sources.sage_accounting] in .dlt/secrets.toml "
         f"(or .dlt/config.toml), or set {env}"
     )
+
+
+def _missing_destination_settings(destination: str, fields: list[str]) -> str:
+    section = f"DESTINATION__{destination.upper()}"
+    env = ", ".join(f"{section}__{name.upper()}" for name in fields)
+    example = _CREDENTIALS_EXAMPLES.get(destination)
+    return (
+        f"the {destination} destination is missing {', '.join(fields)}: "
+        f"set {env}{f' (a URL such as {example})' if example and 'credentials' in fields else ''}, or put "
+        f"them under [destination.{destination}] in .dlt/secrets.toml"
+    )
+
+
+# What a destination's credentials look like, for the line that says they are missing.
+_CREDENTIALS_EXAMPLES = {"postgres": "postgresql://user:password@host:5432/database"}
 
 
 # DuckDB's words when another process has the file open (its lock is held while a connection lives).

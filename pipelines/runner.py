@@ -30,6 +30,7 @@ from typing import Any
 
 import dlt
 from dlt.common.configuration.container import Container
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.destination import Destination, DestinationReference
 from dlt.common.destination.exceptions import UnknownDestinationModule
 from dlt.common.pipeline import get_dlt_pipelines_dir
@@ -279,6 +280,20 @@ def _locked(path: Path, holder: str) -> Iterator[None]:
         lock.release()
 
 
+def _check_destination_settings(pipeline: dlt.Pipeline) -> None:
+    """A destination setting that is missing stops the run here, before Sage is read.
+
+    Making the destination's SQL client resolves its configuration (as dlt would at load time,
+    pipeline sections included) without connecting. A destination without SQL, or any other
+    failure, is left for the load to report."""
+    try:
+        pipeline.sql_client()
+    except ConfigFieldMissingException:
+        raise
+    except Exception:  # only the missing settings are this check's to report
+        return
+
+
 def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
     started = time.perf_counter()
     began = datetime.now(UTC)  # before the source stamps its outcomes (``run_started_at``)
@@ -286,6 +301,7 @@ def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
     # Every row carries the id of its load package: what lets an interrupted append be undone
     # (``pipelines.pending``) and the keys each load wrote be checked (``pipelines.integrity``).
     dlt.config[LOAD_ID_SETTING] = True
+    _check_destination_settings(pipeline)
     resumed = finish_pending(pipeline)
     source = sage_accounting(**source_arguments(request))
     pipeline.run(source)

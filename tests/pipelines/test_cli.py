@@ -209,6 +209,17 @@ BAD_RUNS: dict[str, tuple[tuple[str, ...], dict[str, str], int, tuple[str, ...]]
         2,
         ("unknown destination 'duckbd'", "duckdb, ", "postgres", "DESTINATION__DUCKBD__DESTINATION_TYPE"),
     ),
+    # A destination's missing setting is named in its own section, not blamed on the Sage source.
+    "postgres without credentials": (
+        ("--destination", "postgres", "--pipeline-name", "sage_pg"),  # a pipeline of its own: no duckdb state
+        {},
+        2,
+        (
+            "the postgres destination is missing credentials",
+            "DESTINATION__POSTGRES__CREDENTIALS (a URL such as postgresql://",
+            "[destination.postgres] in .dlt/secrets.toml",
+        ),
+    ),
     "a number setting that is not one, in the environment": (
         (),
         {f"{PREFIX}ITEMS_PER_PAGE": "abc"},
