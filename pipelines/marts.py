@@ -45,6 +45,7 @@ class MartsRequest:
     dataset: str = "sage"
     duckdb_path: str | None = None  # the DuckDB file; None for another warehouse (target postgres)
     target: str = "duckdb"
+    profile_env: dict[str, str] = field(default_factory=dict)  # the target's connection (SAGE_PG_*)
     project_dir: Path = DBT_PROJECT
     as_of_date: str | None = None  # "today" for aging and the forecast; default the load's date
     threads: int = 2
@@ -161,6 +162,7 @@ def _dbt_env(request: MartsRequest) -> dict[str, str]:
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     if request.duckdb_path:
         env["SAGE_DUCKDB_PATH"] = request.duckdb_path
+    env.update(request.profile_env)
     return env
 
 

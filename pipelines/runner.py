@@ -40,6 +40,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
 
+from pipelines.destinations import dbt_target, loader_file_format, postgres_profile_env
 from pipelines.disk import disk_full
 from pipelines.integrity import LOAD_ID_SETTING, DuplicateKeysError, duplicate_keys
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
@@ -304,7 +305,7 @@ def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
     _check_destination_settings(pipeline)
     resumed = finish_pending(pipeline)
     source = sage_accounting(**source_arguments(request))
-    pipeline.run(source)
+    pipeline.run(source, loader_file_format=loader_file_format(pipeline))
     info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
     duplicates = duplicate_keys(pipeline, [*resumed, *(info.loads_ids if info else [])])
     if duplicates:
@@ -362,13 +363,9 @@ def read_outcomes(pipeline: dlt.Pipeline, since: datetime) -> tuple[Outcome, ...
     return tuple(Outcome(*row) for row in rows or [])
 
 
-# dbt profiles the project ships (dbt_models/profiles.yml), by dlt destination.
-DBT_TARGETS = {"duckdb": "duckdb", "postgres": "postgres"}
-
-
 def _build_marts(request: RunRequest, pipeline: dlt.Pipeline) -> MartsReport | None:
     """``dbt build`` over the dataset just loaded, inside the run lock (one writer at a time)."""
-    target = DBT_TARGETS.get(request.destination)
+    target = dbt_target(pipeline)
     if target is None:
         log.warning("no dbt profile for %s: marts not built (dbt_models/profiles.yml)", request.destination)
         return None
@@ -377,6 +374,7 @@ def _build_marts(request: RunRequest, pipeline: dlt.Pipeline) -> MartsReport | N
         dataset=request.dataset,
         duckdb_path=duckdb_file(pipeline) if target == "duckdb" else None,
         target=target,
+        profile_env=postgres_profile_env(pipeline) if target == "postgres" else {},
         as_of_date=request.as_of_date,
         project_dir=Path(request.dbt_project_dir) if request.dbt_project_dir else DBT_PROJECT,
     )

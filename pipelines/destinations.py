@@ -1,0 +1,56 @@
+"""What the run does differently per destination: the loader file format, and dbt's profile.
+
+The source yields Arrow tables (:mod:`sage_source.batch`) whose list columns (``links``,
+``analysis_type_categories``, …) are nested Arrow types. DuckDB loads them natively from Parquet, the
+fastest path, and keeps its own choice. PostgreSQL's native Arrow writer is CSV for ``COPY``, which
+cannot hold a nested value, and its Parquet path (ADBC) copies into ``json`` rather than ``jsonb``;
+so PostgreSQL is loaded with dlt's ``insert_values`` files: every value goes through dlt's own
+escaping, ``Decimal`` stays exact into ``numeric``, lists land as ``jsonb``, instants as ``timestamptz``.
+
+dbt builds the marts on the database the pipeline loaded, with the profile named after the
+destination (``dbt_models/profiles.yml``), connected with the destination's own resolved credentials
+(``DESTINATION__POSTGRES__CREDENTIALS`` or ``.dlt/secrets.toml``): the user sets them once. The
+password reaches dbt as ``DBT_ENV_SECRET_SAGE_PG_PASSWORD``, a name dbt scrubs from its logs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dlt
+
+# dlt's loader file format per destination, where dlt's own choice for Arrow items cannot work.
+LOADER_FILE_FORMATS = {"postgres": "insert_values"}
+
+# dbt profiles the project ships (dbt_models/profiles.yml), by dlt destination.
+DBT_TARGETS = {"duckdb": "duckdb", "postgres": "postgres"}
+
+PASSWORD_VARIABLE = "DBT_ENV_SECRET_SAGE_PG_PASSWORD"
+
+
+def destination_type(pipeline: dlt.Pipeline) -> str:
+    """dlt's name for the kind of destination (``postgres`` for a named one of that type too)."""
+    destination = pipeline.destination
+    return str(destination.destination_type.rsplit(".", 1)[-1]) if destination else ""
+
+
+def loader_file_format(pipeline: dlt.Pipeline) -> Any:
+    """The file format to load with; None leaves dlt's choice (DuckDB: Parquet)."""
+    return LOADER_FILE_FORMATS.get(destination_type(pipeline))
+
+
+def dbt_target(pipeline: dlt.Pipeline) -> str | None:
+    return DBT_TARGETS.get(destination_type(pipeline))
+
+
+def postgres_profile_env(pipeline: dlt.Pipeline) -> dict[str, str]:
+    """The ``SAGE_PG_*`` variables ``profiles.yml`` reads, from the destination's credentials."""
+    credentials = pipeline.sql_client().credentials  # resolved, not connected
+    return {
+        "SAGE_PG_HOST": str(credentials.host or "localhost"),
+        "SAGE_PG_PORT": str(credentials.port or 5432),
+        "SAGE_PG_USER": str(credentials.username or ""),
+        "SAGE_PG_DATABASE": str(credentials.database or ""),
+        "SAGE_PG_SSLMODE": str((credentials.query or {}).get("sslmode", "prefer")),
+        PASSWORD_VARIABLE: str(credentials.password or ""),
+    }
