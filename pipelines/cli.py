@@ -26,6 +26,7 @@ from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
+from pipelines.destinations import DestinationLoginError, DestinationUnreachableError, WarehouseLocked
 from pipelines.disk import chain, disk_full, mentions_full_disk
 from pipelines.exits import Exit, exit_codes_help
 from pipelines.integrity import DuplicateKeysError
@@ -414,6 +415,9 @@ KINDS: dict[type[BaseException], tuple[Exit, str]] = {
     DuplicateKeysError: (Exit.LOAD, "the destination holds {}"),
     NotebookCellError: (Exit.NOTEBOOK, "{}"),
     RunLocked: (Exit.LOCKED, "{}; nothing was done. Try again when it has finished."),
+    WarehouseLocked: (Exit.LOCKED, "{} is in progress; nothing was done. Try again when it has finished."),
+    DestinationLoginError: (Exit.CONFIG, "{}"),
+    DestinationUnreachableError: (Exit.LOAD, "{}"),
 }
 
 

@@ -40,7 +40,13 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
 
-from pipelines.destinations import dbt_target, loader_file_format, postgres_profile_env
+from pipelines.destinations import (
+    check_connection,
+    dbt_target,
+    loader_file_format,
+    postgres_profile_env,
+    warehouse_lock,
+)
 from pipelines.disk import disk_full
 from pipelines.integrity import LOAD_ID_SETTING, DuplicateKeysError, duplicate_keys
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
@@ -281,18 +287,21 @@ def _locked(path: Path, holder: str) -> Iterator[None]:
         lock.release()
 
 
-def _check_destination_settings(pipeline: dlt.Pipeline) -> None:
-    """A destination setting that is missing stops the run here, before Sage is read.
+def _check_destination(pipeline: dlt.Pipeline) -> None:
+    """The destination's settings are all there, and its server lets us in: else the run stops
+    here, before Sage is read.
 
     Making the destination's SQL client resolves its configuration (as dlt would at load time,
-    pipeline sections included) without connecting. A destination without SQL, or any other
-    failure, is left for the load to report."""
+    pipeline sections included) without connecting; then a warehouse server is connected to once
+    (:func:`pipelines.destinations.check_connection`). A destination without SQL is left for the
+    load to report."""
     try:
         pipeline.sql_client()
     except ConfigFieldMissingException:
         raise
     except Exception:  # only the missing settings are this check's to report
         return
+    check_connection(pipeline)
 
 
 def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
@@ -302,17 +311,18 @@ def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
     # Every row carries the id of its load package: what lets an interrupted append be undone
     # (``pipelines.pending``) and the keys each load wrote be checked (``pipelines.integrity``).
     dlt.config[LOAD_ID_SETTING] = True
-    _check_destination_settings(pipeline)
-    resumed = finish_pending(pipeline)
-    source = sage_accounting(**source_arguments(request))
-    pipeline.run(source, loader_file_format=loader_file_format(pipeline))
-    info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
-    duplicates = duplicate_keys(pipeline, [*resumed, *(info.loads_ids if info else [])])
-    if duplicates:
-        raise DuplicateKeysError(duplicates)
-    outcomes = read_outcomes(pipeline, since=began)
-    apply_deletions(pipeline, hard_delete=hard_delete)
-    marts = _build_marts(request, pipeline) if request.build_marts else None
+    _check_destination(pipeline)
+    with warehouse_lock(pipeline, request.dataset):  # two machines, one PostgreSQL schema
+        resumed = finish_pending(pipeline)
+        source = sage_accounting(**source_arguments(request))
+        pipeline.run(source, loader_file_format=loader_file_format(pipeline))
+        info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
+        duplicates = duplicate_keys(pipeline, [*resumed, *(info.loads_ids if info else [])])
+        if duplicates:
+            raise DuplicateKeysError(duplicates)
+        outcomes = read_outcomes(pipeline, since=began)
+        apply_deletions(pipeline, hard_delete=hard_delete)
+        marts = _build_marts(request, pipeline) if request.build_marts else None
     trace = pipeline.last_trace
     counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
     rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}

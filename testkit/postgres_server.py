@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# A role that logs in with a password (the ``postgres`` role is trusted: any password will do).
+LOADER, LOADER_PASSWORD = "loader", "loader-s3cret"
 BIN_DIRS = [Path(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)]
 
 
@@ -57,11 +59,19 @@ def postgres_server() -> Iterator[dict[str, str]]:
         shutil.chown(folder, "postgres", "postgres")
     port = _free_port()
     _run(_as_owner([initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]))
+    # The first matching line wins: LOADER must give its password (the tests of a wrong one need
+    # that); every other role is trusted.
+    hba = data / "pg_hba.conf"
+    hba.write_text(f"host all {LOADER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
     _run(_as_owner([pg_ctl, "-D", str(data), "-o", options, "-w", "start", "-l", str(folder / "log")]))
     try:
         psql = pg_binary("psql") or "psql"
-        _run([psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", "create database sage"])
+        for statement in (
+            "create database sage",
+            f"create role {LOADER} login superuser password '{LOADER_PASSWORD}'",
+        ):
+            _run([psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", statement])
         yield {
             "SAGE_PG_HOST": "127.0.0.1",
             "SAGE_PG_PORT": str(port),
@@ -73,3 +83,12 @@ def postgres_server() -> Iterator[dict[str, str]]:
         stop = _as_owner([pg_ctl, "-D", str(data), "-m", "immediate", "stop"])
         subprocess.run(stop, check=False, capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def create_database(settings: dict[str, str], name: str) -> str:
+    """A new empty database on the server; its URL for the password role ``LOADER``, as a user puts
+    it in ``DESTINATION__POSTGRES__CREDENTIALS``."""
+    psql = pg_binary("psql") or "psql"
+    host, port = settings["SAGE_PG_HOST"], settings["SAGE_PG_PORT"]
+    _run([psql, "-h", host, "-p", port, "-U", "postgres", "-c", f'create database "{name}"'])
+    return f"postgresql://{LOADER}:{LOADER_PASSWORD}@{host}:{port}/{name}"

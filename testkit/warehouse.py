@@ -14,9 +14,13 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import duckdb
+import psycopg2
+from dlt.common.configuration.container import Container
+from dlt.common.schema import Schema
+from dlt.destinations import postgres
 
 from sage_sandbox import Sandbox
 from sage_source.settings import ENDPOINTS
@@ -63,6 +67,8 @@ def expected_tables(
 
 
 class Warehouse:
+    """A DuckDB dataset, read the way the comparison needs: tables, column types, rows."""
+
     def __init__(self, database: Path, dataset: str = "sage") -> None:
         self.db = duckdb.connect(str(database), read_only=True)
         self.dataset = dataset
@@ -70,36 +76,83 @@ class Warehouse:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> Warehouse:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def query(self, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = self.db.execute(sql, params)
+        return [d[0] for d in cursor.description or []], cursor.fetchall()
+
+    def column(self, name: str) -> str:
+        """The column the destination made for Sage's field ``name`` (DuckDB: the name itself)."""
+        return name
+
     def tables(self) -> set[str]:
-        rows = self.db.execute(
+        _, rows = self.query(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [self.dataset]
-        ).fetchall()
+        )
         return {r[0] for r in rows}
 
     def types(self, table: str) -> dict[str, str]:
-        rows = self.db.execute(
+        """Column → type, in DuckDB's words (DECIMAL(38,9), TIMESTAMP WITH TIME ZONE, JSON, ...)."""
+        _, rows = self.query(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = ? AND table_name = ?",
             [self.dataset, table],
-        ).fetchall()
+        )
         return dict(rows)
 
     def rows(self, table: str, where: str = "TRUE", params: list[Any] | None = None) -> list[dict[str, Any]]:
-        cursor = self.db.execute(f'SELECT * FROM "{self.dataset}"."{table}" WHERE {where}', params or [])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        names, rows = self.query(f'SELECT * FROM "{self.dataset}"."{table}" WHERE {where}', params or [])
+        return [dict(zip(names, values, strict=True)) for values in rows]
 
     def count(self, table: str, where: str = "TRUE", params: list[Any] | None = None) -> int:
-        found = self.db.execute(
-            f'SELECT count(*) FROM "{self.dataset}"."{table}" WHERE {where}', params or []
-        ).fetchone()
-        return int(found[0]) if found else 0
+        _, rows = self.query(f'SELECT count(*) FROM "{self.dataset}"."{table}" WHERE {where}', params or [])
+        return int(rows[0][0]) if rows else 0
+
+
+# PostgreSQL's information_schema type names in DuckDB's words, so one comparison reads both.
+_POSTGRES_TYPES = {
+    "numeric": "DECIMAL",
+    "timestamp with time zone": "TIMESTAMP WITH TIME ZONE",
+    "jsonb": "JSON",
+    "json": "JSON",
+    "character varying": "VARCHAR",
+    "text": "VARCHAR",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+    "bigint": "BIGINT",
+    "double precision": "DOUBLE",
+}
+
+
+class PostgresWarehouse(Warehouse):
+    """A PostgreSQL dataset (schema) read like a DuckDB one: ``?`` parameters, DuckDB type names, and
+    Sage's long field names mapped to the 63-character ones dlt made (its naming convention's)."""
+
+    def __init__(self, url: str, dataset: str = "sage") -> None:
+        self.pg = psycopg2.connect(url)
+        self.pg.autocommit = True
+        self.dataset = dataset
+        with Container().injectable_context(postgres().capabilities()):
+            self.naming = Schema("sage").naming
+
+    def close(self) -> None:
+        self.pg.close()
+
+    def query(self, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self.pg.cursor() as cursor:
+            cursor.execute(sql.replace("?", "%s"), params)
+            return [d[0] for d in cursor.description or []], cursor.fetchall()
+
+    def column(self, name: str) -> str:
+        return str(self.naming.normalize_path(name))
+
+    def types(self, table: str) -> dict[str, str]:
+        return {name: _POSTGRES_TYPES.get(kind, kind) for name, kind in super().types(table).items()}
 
 
 def mismatches(
@@ -148,7 +201,8 @@ def _compare_table(
     for key in actual.keys() - expected.keys():
         problems.append(f"{table} {key}: in the warehouse, not in Sage")
     for key in expected.keys() & actual.keys():
-        problems.extend(_row_problems(table, resource, types, key, want=expected[key], got=actual[key]))
+        want = {warehouse.column(name): value for name, value in expected[key].items()}
+        problems.extend(_row_problems(table, resource, types, key, want=want, got=actual[key]))
     return problems
 
 

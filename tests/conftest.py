@@ -6,6 +6,7 @@ build their own with ``fresh_server``), so tests do not depend on each other's o
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -77,3 +78,11 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
     """A 16 MiB tmpfs at ``tmp_path/disk`` to fill up (root only); unmounted after the test."""
     with small_disk(tmp_path / "disk") as mounted:
         yield mounted
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port bound but not listening: connecting is refused, and nobody can take it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        yield int(taken.getsockname()[1])

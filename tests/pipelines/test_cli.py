@@ -13,7 +13,6 @@ import gzip
 import json
 import re
 import shutil
-import socket
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -146,14 +145,6 @@ def test_businesses_lists_every_business_with_its_id_and_name(loaded: Loaded, se
 
 
 # -- bad input --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A loopback port bound but not listening: connecting is refused, and nobody can take it."""
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        yield int(taken.getsockname()[1])
 
 
 CONFIG_TOML = ".dlt/config.toml"  # among a case's changes: the file's text, in the folder the run starts in
