@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import time
@@ -252,3 +253,16 @@ def duplicate_keys(database: Path, dataset: str = "sage") -> list[str]:
             if twice and twice[0]:
                 found.append(f"{table}: {twice[0]} key(s) held more than once")
     return found
+
+
+def unrecord_load(pipelines_dir: Path, pipeline: str, load_id: str, tables: str) -> None:
+    """The state a kill -9 leaves when it lands after the destination committed an append job and
+    before dlt moved the job to ``completed_jobs``: the package is back among the unloaded, the jobs
+    of the tables starting with ``tables`` are ``started``, their rows already in the tables. The
+    caller deletes the load's row from ``_dlt_loads`` in its destination."""
+    folder = pipelines_dir / pipeline / "load"
+    package = folder / "normalized" / load_id
+    shutil.move(folder / "loaded" / load_id, package)
+    (package / "package_completed.json").unlink()
+    for job in (package / "completed_jobs").glob(f"{tables}*"):
+        job.rename(package / "started_jobs" / job.name)

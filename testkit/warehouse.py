@@ -146,7 +146,9 @@ class PostgresWarehouse(Warehouse):
     def query(self, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
         with self.pg.cursor() as cursor:
             cursor.execute(sql.replace("?", "%s"), params)
-            return [d[0] for d in cursor.description or []], cursor.fetchall()
+            if cursor.description is None:  # a statement that returns no rows
+                return [], []
+            return [d[0] for d in cursor.description], cursor.fetchall()
 
     def column(self, name: str) -> str:
         return str(self.naming.normalize_path(name))

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from pipelines.integrity import DuplicateKeysError, duplicate_keys
 from pipelines.runner import RunReport
 from sage_sandbox import SandboxServer
 from testkit.crash_runs import duplicate_keys as keys_held_twice
+from testkit.crash_runs import unrecord_load
 from testkit.pipeline_env import Connected, connect
 from testkit.warehouse import mismatches
 
@@ -69,12 +69,7 @@ def test_an_append_the_destination_committed_before_a_kill_is_loaded_once(connec
     invoice jobs ``started``, and its rows already in the tables."""
     report = connected.run(resources=INVOICES)
     load_id = last_load(report)
-    folder = connected.home / "pipelines" / "sage_test" / "load"
-    package = folder / "normalized" / load_id
-    shutil.move(folder / "loaded" / load_id, package)
-    (package / "package_completed.json").unlink()
-    for job in (package / "completed_jobs").glob("sales_invoices*"):
-        job.rename(package / "started_jobs" / job.name)
+    unrecord_load(connected.home / "pipelines", "sage_test", load_id, "sales_invoices")
     with duckdb.connect(str(connected.database)) as con:
         con.execute("DELETE FROM sage._dlt_loads WHERE load_id = ?", [load_id])
         appended = con.execute("SELECT count(*) FROM sage.sales_invoices").fetchone()

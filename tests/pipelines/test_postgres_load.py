@@ -21,6 +21,7 @@ from pipelines.destinations import warehouse_lock
 from pipelines.runner import RunReport
 from sage_sandbox import SandboxServer
 from testkit.cli_home import new_home
+from testkit.crash_runs import unrecord_load
 from testkit.pipeline_env import Connected, cli, connect, one_error_line, patched_env
 from testkit.postgres_server import LOADER_PASSWORD, available, create_database, postgres_server
 from testkit.warehouse import PostgresWarehouse, mismatches
@@ -51,6 +52,15 @@ def connected(fresh_server: Build, tmp_path: Path) -> Connected:
 def load(connected: Connected, url: str, **changes: object) -> RunReport:
     with patched_env({CREDENTIALS: url}):
         return connected.run(destination="postgres", **changes)
+
+
+def invoices_held_twice(warehouse: PostgresWarehouse) -> int:
+    _, rows = warehouse.query(
+        'SELECT count(*) FROM (SELECT business_id, id FROM "sage"."sales_invoices" '
+        "GROUP BY 1, 2 HAVING count(*) > 1) t",
+        [],
+    )
+    return int(rows[0][0])
 
 
 def test_first_and_incremental_loads_equal_the_books(connected: Connected, database: str) -> None:
@@ -97,12 +107,28 @@ def test_hard_delete_and_a_full_refresh_on_postgres(connected: Connected, databa
         load(connected, database, full_refresh=True)
         with PostgresWarehouse(database) as warehouse:
             assert mismatches(warehouse, sandbox, hard_delete=True) == []
-            twice = warehouse.query(
-                'SELECT count(*) FROM (SELECT business_id, id FROM "sage"."sales_invoices" '
-                "GROUP BY 1, 2 HAVING count(*) > 1) t",
-                [],
-            )[1]
-            assert twice == [(0,)]
+            assert invoices_held_twice(warehouse) == 0
+
+
+def test_an_append_postgres_committed_before_a_kill_is_loaded_once(
+    connected: Connected, database: str
+) -> None:
+    """A kill after PostgreSQL committed the first load's append, before dlt recorded it: the next
+    run rewinds the append (``pipelines.pending``) and loads each key once."""
+    invoices = ["sales_invoices"]
+    report = load(connected, database, resources=invoices)
+    trace = report.pipeline.last_trace
+    assert trace is not None and trace.last_load_info is not None
+    load_id = str(trace.last_load_info.loads_ids[-1])
+    unrecord_load(connected.home / "pipelines", "sage_test", load_id, "sales_invoices")
+    with PostgresWarehouse(database) as warehouse:
+        warehouse.query('DELETE FROM "sage"."_dlt_loads" WHERE load_id = ?', [load_id])
+        assert warehouse.count("sales_invoices") > 0
+    load(connected, database, resources=invoices)
+    with PostgresWarehouse(database) as warehouse:
+        assert mismatches(warehouse, connected.server.sandbox, resources=invoices) == []
+        assert warehouse.count("_dlt_loads", "load_id = ?", [load_id]) == 1
+        assert invoices_held_twice(warehouse) == 0
 
 
 Change = Callable[[str, int], str]  # (the good URL, a closed port) → the bad URL
