@@ -92,6 +92,9 @@ def test_first_and_incremental_loads_equal_the_books(connected: Connected, datab
         assert mismatches(warehouse, sandbox) == []
         # Rows Sage deleted stay, marked (``mismatches`` leaves them out of its comparison).
         assert sum(warehouse.count(resource, "is_deleted") for resource in deleted) > 0
+    # The password is in no file the runs wrote (dlt's state, schemas, trace, load packages).
+    written = [path for path in connected.home.rglob("*") if path.is_file()]
+    assert written and not [path for path in written if LOADER_PASSWORD.encode() in path.read_bytes()]
 
 
 def test_hard_delete_and_a_full_refresh_on_postgres(connected: Connected, database: str) -> None:
