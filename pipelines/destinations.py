@@ -22,6 +22,7 @@ from typing import Any
 
 import dlt
 from dlt.common.configuration.specs import ConnectionStringCredentials
+from dlt.destinations.sql_client import SqlClientBase
 
 # dlt's loader file format per destination, where dlt's own choice for Arrow items cannot work.
 LOADER_FILE_FORMATS = {"postgres": "insert_values"}
@@ -84,18 +85,18 @@ class DestinationUnreachableError(Exception):
 _REFUSALS = ("password authentication failed", "does not exist", "no pg_hba.conf entry", "permission denied")
 
 
-def check_connection(pipeline: dlt.Pipeline) -> None:
+def check_connection(client: SqlClientBase[Any], destination: str) -> None:
     """Connect to a warehouse server once, before Sage is read, so wrong credentials, a missing
     database or a server that is down stop the run with nothing done. Files (DuckDB, filesystem)
     are left to the load: opening them early would only create them."""
-    credentials = pipeline.sql_client().credentials
+    credentials = client.credentials
     if not isinstance(credentials, ConnectionStringCredentials):
         return
     try:
-        with pipeline.sql_client():
+        with client:
             pass
     except Exception as error:  # the driver's own errors differ per destination
-        raise connection_error(destination_type(pipeline), credentials, error) from None
+        raise connection_error(destination, credentials, error) from None
 
 
 def connection_error(

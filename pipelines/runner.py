@@ -43,6 +43,7 @@ from filelock import FileLock, Timeout
 from pipelines.destinations import (
     check_connection,
     dbt_target,
+    destination_type,
     loader_file_format,
     postgres_profile_env,
     warehouse_lock,
@@ -296,12 +297,12 @@ def _check_destination(pipeline: dlt.Pipeline) -> None:
     (:func:`pipelines.destinations.check_connection`). A destination without SQL is left for the
     load to report."""
     try:
-        pipeline.sql_client()
+        client = pipeline.sql_client()
     except ConfigFieldMissingException:
         raise
     except Exception:  # only the missing settings are this check's to report
         return
-    check_connection(pipeline)
+    check_connection(client, destination_type(pipeline))
 
 
 def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
