@@ -90,8 +90,8 @@ def check_connection(client: SqlClientBase[Any], destination: str) -> None:
     database or a server that is down stop the run with nothing done. Files (DuckDB, filesystem)
     are left to the load: opening them early would only create them."""
     credentials = client.credentials
-    if not isinstance(credentials, ConnectionStringCredentials):
-        return
+    if not isinstance(credentials, ConnectionStringCredentials) or not credentials.host:
+        return  # not a server (a DuckDB file's credentials are a connection string without a host)
     try:
         with client:
             pass

@@ -23,8 +23,9 @@ class Exit(IntEnum):
     # exits 4 at the end naming those that failed (or, with --strict, those Sage refused or does not
     # offer).
     SAGE = 4
-    # The destination failed to load (the data stays staged; the next run retries it), or holds a key
-    # twice after the load (named; a --full-refresh rewrites them).
+    # The destination failed to load (the data stays staged; the next run retries it), or its server
+    # could not be reached (nothing was read), or it holds a key twice after the load (named; a
+    # --full-refresh rewrites them).
     LOAD = 5
     # The data loaded, but dbt build failed (a model or a reconciliation).
     MARTS = 6
@@ -34,7 +35,8 @@ class Exit(IntEnum):
     # folder's...; the folder is named): free space there and run again. No `auth` needed.
     DISK = 74
     # Another run of this pipeline is in progress (nothing was done), or another process has the
-    # DuckDB file open: try again when it has finished.
+    # DuckDB file open, or another run (from any machine) is loading the PostgreSQL dataset: try
+    # again when it has finished.
     LOCKED = 75
     INTERRUPTED = 130
 
@@ -49,7 +51,7 @@ MEANINGS: dict[Exit, str] = {
     Exit.MARTS: "loaded, but dbt build failed (a model or a reconciliation)",
     Exit.NOTEBOOK: "the notebook failed in a cell",
     Exit.DISK: "a disk is full (the folder is named)",
-    Exit.LOCKED: "another run, or process, has the pipeline or DuckDB file",
+    Exit.LOCKED: "another run, or process, has the pipeline, its DuckDB file or PostgreSQL dataset",
     Exit.INTERRUPTED: "interrupted",
     Exit.BUG: "a bug (rerun with --debug)",
 }
