@@ -19,11 +19,23 @@ from typing import Any
 
 import dlt
 
+from pipelines.lakehouse import DeltaSql, apply_deletions_to_files
+from sage_source import apply_deletions as apply_deletions_in_sql
+
 # dlt's loader file format per destination, where dlt's own choice for Arrow items cannot work.
 LOADER_FILE_FORMATS = {"postgres": "insert_values"}
 
+# dlt's table format per destination: files that can be merged and deleted from in place.
+TABLE_FORMATS = {"filesystem": "delta"}
+
 # dbt profiles the project ships (dbt_models/profiles.yml), by dlt destination.
 DBT_TARGETS = {"duckdb": "duckdb", "postgres": "postgres"}
+
+# Why a destination has no dbt profile, for the run's log (any other: none in profiles.yml yet).
+NO_MARTS = {
+    "filesystem": "dbt builds marts in a database, not in files: query the Delta tables with DuckDB "
+    "(README, Load into files), or load DuckDB or PostgreSQL for the marts",
+}
 
 PASSWORD_VARIABLE = "DBT_ENV_SECRET_SAGE_PG_PASSWORD"
 
@@ -39,8 +51,38 @@ def loader_file_format(pipeline: dlt.Pipeline) -> Any:
     return LOADER_FILE_FORMATS.get(destination_type(pipeline))
 
 
+def table_format(pipeline: dlt.Pipeline) -> Any:
+    """The table format to write (None: the destination's own tables)."""
+    return TABLE_FORMATS.get(destination_type(pipeline))
+
+
+def writes_delta(pipeline: dlt.Pipeline) -> bool:
+    return bool(table_format(pipeline) == "delta")
+
+
+def sql_client(pipeline: dlt.Pipeline) -> Any:
+    """The SQL client the run's checks use (``with sql_client(pipeline) as sql``): dlt's, or for
+    Delta tables :class:`pipelines.lakehouse.DeltaSql` (dlt's reads them only with a DuckDB
+    extension it downloads, and cannot write them)."""
+    return DeltaSql(pipeline) if writes_delta(pipeline) else pipeline.sql_client()
+
+
+def apply_deletions(pipeline: dlt.Pipeline, hard_delete: bool = False) -> None:
+    """After the load, Sage's deletions marked (or made): in SQL (:mod:`sage_source.deletions`), or
+    in Delta tables, whose lists are replaced whole first (:mod:`pipelines.lakehouse`)."""
+    if writes_delta(pipeline):
+        apply_deletions_to_files(pipeline, hard_delete=hard_delete)
+    else:
+        apply_deletions_in_sql(pipeline, hard_delete=hard_delete)
+
+
 def dbt_target(pipeline: dlt.Pipeline) -> str | None:
     return DBT_TARGETS.get(destination_type(pipeline))
+
+
+def no_marts_reason(pipeline: dlt.Pipeline) -> str:
+    kind = destination_type(pipeline)
+    return NO_MARTS.get(kind, f"no dbt profile for {kind} in dbt_models/profiles.yml")
 
 
 def postgres_profile_env(pipeline: dlt.Pipeline) -> dict[str, str]:
