@@ -20,6 +20,7 @@ from typing import Any
 import dlt
 
 from pipelines.lakehouse import DeltaSql, apply_deletions_to_files
+from pipelines.package import require_extra
 from sage_source import apply_deletions as apply_deletions_in_sql
 
 # dlt's loader file format per destination, where dlt's own choice for Arrow items cannot work.
@@ -58,6 +59,12 @@ def table_format(pipeline: dlt.Pipeline) -> Any:
 
 def writes_delta(pipeline: dlt.Pipeline) -> bool:
     return bool(table_format(pipeline) == "delta")
+
+
+def require_extras(pipeline: dlt.Pipeline) -> None:
+    """What the destination needs beyond the base install, checked before Sage is read."""
+    if writes_delta(pipeline):
+        require_extra("lakehouse", f"--destination {destination_type(pipeline)} (Delta tables)")
 
 
 def sql_client(pipeline: dlt.Pipeline) -> Any:

@@ -19,22 +19,24 @@ parent.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dlt
 import duckdb
-from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
 from dlt.common.destination.client import SupportsOpenTables
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from sage_source.deletions import loaded_tables, mark_deletions
 from sage_source.settings import ENDPOINTS
 from sage_source.tables import BUSINESS_ID, ID, LOAD_ID, PARENT_ID, child_table
+
+if TYPE_CHECKING:  # deltalake is the lakehouse extra's: imported where used
+    from deltalake import DeltaTable
 
 log = logging.getLogger("sage_pipeline")
 
@@ -75,12 +77,16 @@ def _quoted(name: str) -> str:
 class DeltaSql:
     """The part of dlt's SQL client the run uses, over a pipeline's Delta tables.
 
-    Used as dlt's is (``with DeltaSql(pipeline) as sql: sql.execute_sql(...)``); changed tables are
-    written back when the block ends without an error, and not at all when it fails."""
+    Used as dlt's is (``with DeltaSql(pipeline) as sql: sql.execute_sql(...)``). An ``UPDATE`` or
+    ``DELETE`` is first counted over the view: one that changes nothing leaves the table alone (the
+    usual run); otherwise the table is copied into DuckDB, changed there, and written back when the
+    block ends without an error, one table at a time. A run stopped half-way leaves the rest to the
+    next: every statement the run makes is idempotent."""
 
     def __init__(self, pipeline: dlt.Pipeline) -> None:
         self.pipeline = pipeline
         self.dataset_name = pipeline.dataset_name
+        self._closing = contextlib.ExitStack()  # the destination client and the DuckDB connection
         self._client: Any = None
         self._db: duckdb.DuckDBPyConnection | None = None
         self._tables: dict[str, DeltaTable | None] = {}  # None: no files yet
@@ -90,22 +96,20 @@ class DeltaSql:
         self._changed: set[str] = set()  # changed there: written back
 
     def __enter__(self) -> DeltaSql:
-        self._client = self.pipeline.destination_client()
+        client: Any = self.pipeline.destination_client()  # a context manager, not typed as one
+        self._client = self._closing.enter_context(client)
         if not isinstance(self._client, SupportsOpenTables):
             raise TypeError(f"{self.pipeline.destination} holds no open tables to read as Delta")
-        self._db = _connect(self.dataset_name)
+        self._db = self._closing.enter_context(_connect(self.dataset_name))
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        try:
+        with self._closing:
             if kind is None:
                 self._write_back()
-        finally:
-            if self._db is not None:
-                self._db.close()
-            self._db = None
+        self._db = None
 
     @property
     def db(self) -> duckdb.DuckDBPyConnection:
@@ -133,18 +137,27 @@ class DeltaSql:
     def execute_sql(self, sql: str, *args: Any) -> list[tuple[Any, ...]] | None:
         written = _WRITES.match(sql)
         name = self._names.get(written.group(1)) if written else None
-        if name is not None:
+        if written and name is not None:
+            if name not in self._copied:
+                counted = self._query(_probe(sql, written.group(1)), args)
+                if not (counted and counted[0][0]):
+                    return [(0,)]  # it would change no row: the table stays a view over its files
             self._copy(name)
-        try:
-            cursor = self.db.execute(sql.replace("%s", "?"), list(args))
-        except duckdb.CatalogException as error:
-            raise DatabaseUndefinedRelation(error) from error
-        rows = cursor.fetchall() if cursor.description else None
+        rows = self._query(sql, args)
         if name is not None and rows and rows[0][0]:  # UPDATE and DELETE answer with the rows changed
             self._changed.add(name)
         return rows
 
+    def _query(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+        try:
+            cursor = self.db.execute(sql.replace("%s", "?"), list(args))
+        except duckdb.CatalogException as error:
+            raise DatabaseUndefinedRelation(error) from error
+        return cursor.fetchall() if cursor.description else None
+
     def _table(self, name: str) -> DeltaTable | None:
+        from deltalake.exceptions import TableNotFoundError  # noqa: PLC0415 (the lakehouse extra)
+
         if name not in self._tables:
             try:
                 self._tables[name] = self._client.load_open_table(DELTA, name)
@@ -163,12 +176,28 @@ class DeltaSql:
         self._copied.add(name)
 
     def _write_back(self) -> None:
+        from deltalake import write_deltalake  # noqa: PLC0415 (the lakehouse extra)
+
         for name in sorted(self._changed):
             table = self._tables[name]
             assert table is not None  # only a table with files has a view to copy
             rows = self.db.sql(f"SELECT * FROM {_quoted(self.dataset_name)}.{_quoted(name)}").to_arrow_table()
             write_deltalake(table, rows, mode="overwrite")
-            log.info("%s: %d rows written back (Delta version %d)", name, len(rows), table.version())
+            log.info("%s: %d rows written back as a new Delta version", name, len(rows))
+
+
+def _probe(statement: str, table: str) -> str:
+    """``SELECT count(*)`` of the rows an ``UPDATE``/``DELETE`` would change: its WHERE outside any
+    parentheses or quotes (an ``UPDATE`` may set a value from a subquery with a WHERE of its own)."""
+    depth, quoted = 0, False
+    for at, char in enumerate(statement):
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+        elif not quoted and depth == 0 and statement[at : at + 7].upper() == " WHERE ":
+            return f"SELECT count(*) FROM {table}{statement[at:]}"
+    return f"SELECT count(*) FROM {table}"  # no WHERE: every row
 
 
 def replace_children(sql: DeltaSql) -> None:

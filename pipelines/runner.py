@@ -46,6 +46,7 @@ from pipelines.destinations import (
     loader_file_format,
     no_marts_reason,
     postgres_profile_env,
+    require_extras,
     sql_client,
     table_format,
 )
@@ -310,6 +311,7 @@ def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
     # Every row carries the id of its load package: what lets an interrupted append be undone
     # (``pipelines.pending``) and the keys each load wrote be checked (``pipelines.integrity``).
     dlt.config[LOAD_ID_SETTING] = True
+    require_extras(pipeline)
     _check_destination_settings(pipeline)
     resumed = finish_pending(pipeline)
     source = sage_accounting(**source_arguments(request))
