@@ -1,4 +1,4 @@
-"""What the run does differently per destination: the loader file format, and dbt's profile.
+"""What the run does differently per destination: file and table format, SQL after the load, dbt's profile.
 
 The source yields Arrow tables (:mod:`sage_source.batch`) whose list columns (``links``,
 ``analysis_type_categories``, …) are nested Arrow types. DuckDB loads them natively from Parquet, the
@@ -6,6 +6,11 @@ fastest path, and keeps its own choice. PostgreSQL's native Arrow writer is CSV 
 cannot hold a nested value, and its Parquet path (ADBC) copies into ``json`` rather than ``jsonb``;
 so PostgreSQL is loaded with dlt's ``insert_values`` files: every value goes through dlt's own
 escaping, ``Decimal`` stays exact into ``numeric``, lists land as ``jsonb``, instants as ``timestamptz``.
+
+The filesystem destination writes Delta tables (``TABLE_FORMATS``): plain Parquet files there can
+only be appended to or replaced, so neither a merge nor a deletion could be applied. What the run
+does in SQL after the load goes through :mod:`pipelines.lakehouse` for them (``sql_client``,
+``apply_deletions``), and the ``lakehouse`` extra (deltalake) is required before Sage is read.
 
 dbt builds the marts on the database the pipeline loaded, with the profile named after the
 destination (``dbt_models/profiles.yml``), connected with the destination's own resolved credentials

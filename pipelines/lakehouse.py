@@ -123,15 +123,15 @@ class DeltaSql:
     def escape_column_name(self, name: str, quote: bool = True) -> str:
         return _quoted(name) if quote else name
 
-    def make_qualified_table_name(self, name: str, quote: bool = True) -> str:
+    def make_qualified_table_name(self, table_name: str, quote: bool = True) -> str:
         """The table's name in SQL; its view is made on first use (an unwritten table has none, and
         a query of it raises :class:`DatabaseUndefinedRelation`, as dlt's clients do)."""
-        qualified = f"{_quoted(self.dataset_name)}.{_quoted(name)}"
-        self._names[qualified] = name
-        table = self._table(name)
-        if table is not None and name not in self._viewed:
-            _view(self.db, self.dataset_name, name, table)
-            self._viewed.add(name)
+        qualified = f"{_quoted(self.dataset_name)}.{_quoted(table_name)}"
+        self._names[qualified] = table_name
+        table = self._table(table_name)
+        if table is not None and table_name not in self._viewed:
+            _view(self.db, self.dataset_name, table_name, table)
+            self._viewed.add(table_name)
         return qualified
 
     def execute_sql(self, sql: str, *args: Any) -> list[tuple[Any, ...]] | None:

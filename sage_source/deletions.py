@@ -19,8 +19,9 @@ The SQL is plain (``UPDATE ... WHERE EXISTS``) so it runs on any SQL destination
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import dlt
 import pyarrow as pa
@@ -105,7 +106,15 @@ def apply_deletions(pipeline: dlt.Pipeline, hard_delete: bool = False) -> None:
         mark_deletions(sql, pipeline.default_schema, hard_delete)
 
 
-def mark_deletions(sql: Any, schema: Schema, hard_delete: bool = False) -> None:
+class Statements(Protocol):
+    """What :func:`mark_deletions` needs of a SQL client (dlt's have it)."""
+
+    def make_qualified_table_name(self, table_name: str, quote: bool = True) -> str: ...
+
+    def execute_sql(self, sql: str, *args: Any) -> Sequence[Sequence[Any]] | None: ...
+
+
+def mark_deletions(sql: Statements, schema: Schema, hard_delete: bool = False) -> None:
     """The statements of :func:`apply_deletions`, on an open SQL client: dlt's, or any with its
     ``execute_sql`` and ``make_qualified_table_name`` (``pipelines.lakehouse`` for Delta files)."""
     tables = loaded_tables(schema)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from deltalake import DeltaTable
+from dlt.common.destination.utils import resolve_merge_strategy
 
 from pipelines.lakehouse import lake_connection
 from pipelines.runner import RunReport
@@ -197,7 +198,11 @@ def test_a_list_that_got_shorter_or_empty_loses_its_old_rows(tmp_path: Path, des
         run_pipeline(env, tmp_path, resources=["contacts"], destination=destination)
         books["c1"] = {"types": [supplier], "at": "11:00"}
         books["c2"] = {"types": [], "at": "11:00"}
-        run_pipeline(env, tmp_path, resources=["contacts"], destination=destination)
+        report = run_pipeline(env, tmp_path, resources=["contacts"], destination=destination)
+    # The source names no merge strategy: each destination takes its first (DuckDB's is unchanged).
+    tables, capabilities = report.pipeline.default_schema.tables, report.pipeline.destination.capabilities()
+    merged = resolve_merge_strategy(tables, tables["contacts__contact_types"], capabilities)
+    assert merged == {"filesystem": "upsert", "duckdb": "delete-insert"}[destination]
     with (
         _open(folder)
         if destination == "filesystem"

@@ -205,8 +205,18 @@ def test_the_filesystem_destination_without_the_lakehouse_extra_says_which_extra
     installed: Installed, tmp_path: Path
 ) -> None:
     """Installed without ``[lakehouse]``: the CLI still starts, and a Delta load is refused before
-    Sage is read (no Sage settings are given: they would be asked for next)."""
-    env = {**os.environ, "DESTINATION__FILESYSTEM__BUCKET_URL": str(tmp_path / "lake")}
+    Sage is read (Sage's settings point nowhere: they are never used)."""
+    sage = "SOURCES__SAGE_ACCOUNTING__"
+    env = {
+        **os.environ,
+        "DESTINATION__FILESYSTEM__BUCKET_URL": str(tmp_path / "lake"),
+        f"{sage}CLIENT_ID": "client",
+        f"{sage}CLIENT_SECRET": "secret",
+        f"{sage}REFRESH_TOKEN": "refresh",
+        f"{sage}TOKEN_STORE": str(tmp_path / "tokens.json"),
+        f"{sage}API_BASE_URL": "http://127.0.0.1:9/v3.1",
+        f"{sage}TOKEN_URL": "http://127.0.0.1:9/token",
+    }
     args = ("run", "--destination", "filesystem", "--pipelines-dir", str(tmp_path / "pipelines"))
     result = installed.cli(*args, env=env, cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
