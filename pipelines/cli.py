@@ -481,16 +481,19 @@ def _missing_settings(error: ConfigFieldMissingException) -> str:
 def _missing_destination_settings(destination: str, fields: list[str]) -> str:
     section = f"DESTINATION__{destination.upper()}"
     env = ", ".join(f"{section}__{name.upper()}" for name in fields)
-    example = _CREDENTIALS_EXAMPLES.get(destination)
+    example = next((e for name in fields if (e := _SETTING_EXAMPLES.get((destination, name)))), None)
     return (
         f"the {destination} destination is missing {', '.join(fields)}: "
-        f"set {env}{f' (a URL such as {example})' if example and 'credentials' in fields else ''}, or put "
+        f"set {env}{f' ({example})' if example else ''}, or put "
         f"them under [destination.{destination}] in .dlt/secrets.toml"
     )
 
 
-# What a destination's credentials look like, for the line that says they are missing.
-_CREDENTIALS_EXAMPLES = {"postgres": "postgresql://user:password@host:5432/database"}
+# What a destination's setting looks like, for the line that says it is missing.
+_SETTING_EXAMPLES = {
+    ("postgres", "credentials"): "a URL such as postgresql://user:password@host:5432/database",
+    ("filesystem", "bucket_url"): "a folder, or a URL such as s3://bucket/path",
+}
 
 
 # DuckDB's words when another process has the file open (its lock is held while a connection lives).

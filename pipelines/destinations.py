@@ -1,4 +1,4 @@
-"""What the run does differently per destination: the loader file format, and dbt's profile.
+"""What the run does differently per destination: file and table format, SQL after the load, dbt's profile.
 
 The source yields Arrow tables (:mod:`sage_source.batch`) whose list columns (``links``,
 ``analysis_type_categories``, …) are nested Arrow types. DuckDB loads them natively from Parquet, the
@@ -6,6 +6,11 @@ fastest path, and keeps its own choice. PostgreSQL's native Arrow writer is CSV 
 cannot hold a nested value, and its Parquet path (ADBC) copies into ``json`` rather than ``jsonb``;
 so PostgreSQL is loaded with dlt's ``insert_values`` files: every value goes through dlt's own
 escaping, ``Decimal`` stays exact into ``numeric``, lists land as ``jsonb``, instants as ``timestamptz``.
+
+The filesystem destination writes Delta tables (``TABLE_FORMATS``): plain Parquet files there can
+only be appended to or replaced, so neither a merge nor a deletion could be applied. What the run
+does in SQL after the load goes through :mod:`pipelines.lakehouse` for them (``sql_client``,
+``apply_deletions``), and the ``lakehouse`` extra (deltalake) is required before Sage is read.
 
 dbt builds the marts on the database the pipeline loaded, with the profile named after the
 destination (``dbt_models/profiles.yml``), connected with the destination's own resolved credentials
@@ -24,11 +29,24 @@ import dlt
 from dlt.common.configuration.specs import ConnectionStringCredentials
 from dlt.destinations.sql_client import SqlClientBase
 
+from pipelines.lakehouse import DeltaSql, apply_deletions_to_files
+from pipelines.package import require_extra
+from sage_source import apply_deletions as apply_deletions_in_sql
+
 # dlt's loader file format per destination, where dlt's own choice for Arrow items cannot work.
 LOADER_FILE_FORMATS = {"postgres": "insert_values"}
 
+# dlt's table format per destination: files that can be merged and deleted from in place.
+TABLE_FORMATS = {"filesystem": "delta"}
+
 # dbt profiles the project ships (dbt_models/profiles.yml), by dlt destination.
 DBT_TARGETS = {"duckdb": "duckdb", "postgres": "postgres"}
+
+# Why a destination has no dbt profile, for the run's log (any other: none in profiles.yml yet).
+NO_MARTS = {
+    "filesystem": "dbt builds marts in a database, not in files: query the Delta tables with DuckDB "
+    "(README, Load into files), or load DuckDB or PostgreSQL for the marts",
+}
 
 PASSWORD_VARIABLE = "DBT_ENV_SECRET_SAGE_PG_PASSWORD"
 
@@ -56,8 +74,44 @@ def _not_about_the_chosen_writer(record: logging.LogRecord) -> bool:
 _CHOSEN = _not_about_the_chosen_writer
 
 
+def table_format(pipeline: dlt.Pipeline) -> Any:
+    """The table format to write (None: the destination's own tables)."""
+    return TABLE_FORMATS.get(destination_type(pipeline))
+
+
+def writes_delta(pipeline: dlt.Pipeline) -> bool:
+    return bool(table_format(pipeline) == "delta")
+
+
+def require_extras(pipeline: dlt.Pipeline) -> None:
+    """What the destination needs beyond the base install, checked before Sage is read."""
+    if writes_delta(pipeline):
+        require_extra("lakehouse", f"--destination {destination_type(pipeline)} (Delta tables)")
+
+
+def sql_client(pipeline: dlt.Pipeline) -> Any:
+    """The SQL client the run's checks use (``with sql_client(pipeline) as sql``): dlt's, or for
+    Delta tables :class:`pipelines.lakehouse.DeltaSql` (dlt's reads them only with a DuckDB
+    extension it downloads, and cannot write them)."""
+    return DeltaSql(pipeline) if writes_delta(pipeline) else pipeline.sql_client()
+
+
+def apply_deletions(pipeline: dlt.Pipeline, hard_delete: bool = False) -> None:
+    """After the load, Sage's deletions marked (or made): in SQL (:mod:`sage_source.deletions`), or
+    in Delta tables, whose lists are replaced whole first (:mod:`pipelines.lakehouse`)."""
+    if writes_delta(pipeline):
+        apply_deletions_to_files(pipeline, hard_delete=hard_delete)
+    else:
+        apply_deletions_in_sql(pipeline, hard_delete=hard_delete)
+
+
 def dbt_target(pipeline: dlt.Pipeline) -> str | None:
     return DBT_TARGETS.get(destination_type(pipeline))
+
+
+def no_marts_reason(pipeline: dlt.Pipeline) -> str:
+    kind = destination_type(pipeline)
+    return NO_MARTS.get(kind, f"no dbt profile for {kind} in dbt_models/profiles.yml")
 
 
 def postgres_profile_env(pipeline: dlt.Pipeline) -> dict[str, str]:
@@ -89,7 +143,7 @@ def check_connection(client: SqlClientBase[Any], destination: str) -> None:
     """Connect to a warehouse server once, before Sage is read, so wrong credentials, a missing
     database or a server that is down stop the run with nothing done. Files (DuckDB, filesystem)
     are left to the load: opening them early would only create them."""
-    credentials = client.credentials
+    credentials = getattr(client, "credentials", None)
     if not isinstance(credentials, ConnectionStringCredentials) or not credentials.host:
         return  # not a server (a DuckDB file's credentials are a connection string without a host)
     try:

@@ -16,6 +16,7 @@ import dlt
 from dlt.common.schema.utils import get_columns_names_with_prop, has_table_seen_data
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
+from pipelines.destinations import sql_client
 from sage_source.tables import LOAD_ID
 
 # dlt's extract adds ``_dlt_load_id`` to Arrow rows only when asked; the runner asks.
@@ -39,7 +40,7 @@ def duplicate_keys(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> dict[str,
     if not load_ids:
         return {}
     found: dict[str, int] = {}
-    with pipeline.sql_client() as sql:
+    with sql_client(pipeline) as sql:
         for table, key in _keyed_tables(pipeline):
             qualified = sql.make_qualified_table_name(table)
             columns = [sql.escape_column_name(column) for column in key]

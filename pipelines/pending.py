@@ -22,6 +22,7 @@ import dlt
 from dlt.common.storages.load_package import PackageStorage, ParsedLoadJobFileName
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
+from pipelines.destinations import sql_client
 from sage_source.tables import LOAD_ID
 
 log = logging.getLogger("sage_pipeline")
@@ -61,7 +62,7 @@ def rewind_appends(pipeline: dlt.Pipeline, load_id: str) -> list[str]:
     )
     if not appended:
         return []
-    with pipeline.sql_client() as sql:
+    with sql_client(pipeline) as sql:
         for table in appended:
             # A table never created holds nothing of the package.
             with contextlib.suppress(DatabaseUndefinedRelation):

@@ -41,11 +41,16 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from filelock import FileLock, Timeout
 
 from pipelines.destinations import (
+    apply_deletions,
     check_connection,
     dbt_target,
     destination_type,
     loader_file_format,
+    no_marts_reason,
     postgres_profile_env,
+    require_extras,
+    sql_client,
+    table_format,
     warehouse_lock,
 )
 from pipelines.disk import disk_full
@@ -53,7 +58,7 @@ from pipelines.integrity import LOAD_ID_SETTING, DuplicateKeysError, duplicate_k
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
 from pipelines.pending import finish_pending
 from pipelines.settings import pipeline_settings
-from sage_source import apply_deletions, sage_accounting
+from sage_source import sage_accounting
 from sage_source.outcomes import FAILED, SKIPPED, Outcome
 from sage_source.tables import BUSINESS_ID, OUTCOMES_TABLE, RESOURCE, RUN_STARTED_AT
 
@@ -312,11 +317,13 @@ def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
     # Every row carries the id of its load package: what lets an interrupted append be undone
     # (``pipelines.pending``) and the keys each load wrote be checked (``pipelines.integrity``).
     dlt.config[LOAD_ID_SETTING] = True
+    require_extras(pipeline)
     _check_destination(pipeline)
     with warehouse_lock(pipeline, request.dataset):  # two machines, one PostgreSQL schema
         resumed = finish_pending(pipeline)
         source = sage_accounting(**source_arguments(request))
-        pipeline.run(source, loader_file_format=loader_file_format(pipeline))
+        formats = {"loader_file_format": loader_file_format(pipeline), "table_format": table_format(pipeline)}
+        pipeline.run(source, **formats)
         info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
         duplicates = duplicate_keys(pipeline, [*resumed, *(info.loads_ids if info else [])])
         if duplicates:
@@ -359,7 +366,7 @@ def read_outcomes(pipeline: dlt.Pipeline, since: datetime) -> tuple[Outcome, ...
     The run lock keeps other runs of this pipeline out, so the rows stamped since the run began
     are this run's."""
     columns = ", ".join(f.name for f in fields(Outcome))
-    with pipeline.sql_client() as sql:
+    with sql_client(pipeline) as sql:
         if not sql.has_dataset():
             return ()
         table = sql.make_qualified_table_name(OUTCOMES_TABLE)
@@ -378,7 +385,7 @@ def _build_marts(request: RunRequest, pipeline: dlt.Pipeline) -> MartsReport | N
     """``dbt build`` over the dataset just loaded, inside the run lock (one writer at a time)."""
     target = dbt_target(pipeline)
     if target is None:
-        log.warning("no dbt profile for %s: marts not built (dbt_models/profiles.yml)", request.destination)
+        log.warning("marts not built: %s", no_marts_reason(pipeline))
         return None
     marts = MartsRequest(
         work_dir=Path(pipeline.working_dir) / "dbt",

@@ -19,12 +19,14 @@ The SQL is plain (``UPDATE ... WHERE EXISTS``) so it runs on any SQL destination
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.schema import Schema
 from dlt.common.schema.utils import has_table_seen_data
 
 from sage_source.models import TIMESTAMP, keys_required
@@ -98,41 +100,59 @@ def sweep(business_id: str, resource: str, ids: list[pa.Array], swept_at: dateti
 
 def apply_deletions(pipeline: dlt.Pipeline, hard_delete: bool = False) -> None:
     """Mark (or with ``hard_delete`` remove) the rows Sage deleted. Call after ``pipeline.run``."""
-    schema = pipeline.default_schema
-    tables = schema.tables
-    parents = [
-        name for name in ENDPOINT_NAMES if _loaded(name, tables) and IS_DELETED in tables[name]["columns"]
-    ]
-    if not parents:
+    if not _parents(loaded_tables(pipeline.default_schema)):
         return
     with pipeline.sql_client() as sql:
-        q = sql.make_qualified_table_name
-        resources_with = {
-            table: {row[0] for row in sql.execute_sql(f"SELECT DISTINCT {RESOURCE} FROM {q(table)}") or []}
-            for table in (DELETIONS_TABLE, SWEEPS_TABLE)
-            if _loaded(table, tables)
-        }
-        for name in parents:
-            target = q(name)
-            if name in resources_with.get(DELETIONS_TABLE, ()):
-                sql.execute_sql(_mark_tombstoned(target, q(DELETIONS_TABLE), name))
-            if name in resources_with.get(SWEEPS_TABLE, ()):
-                sql.execute_sql(_prune_swept(q(SWEEPS_TABLE), name))
-                sql.execute_sql(_mark_swept(target, q(SWEEPS_TABLE), name))
-            if hard_delete:
-                for child in _children(name, tables):
-                    sql.execute_sql(_delete_children(q(child), target))
-                sql.execute_sql(f"DELETE FROM {target} WHERE {IS_DELETED}")
+        mark_deletions(sql, pipeline.default_schema, hard_delete)
+
+
+class Statements(Protocol):
+    """What :func:`mark_deletions` needs of a SQL client (dlt's have it)."""
+
+    def make_qualified_table_name(self, table_name: str, quote: bool = True) -> str: ...
+
+    def execute_sql(self, sql: str, *args: Any) -> Sequence[Sequence[Any]] | None: ...
+
+
+def mark_deletions(sql: Statements, schema: Schema, hard_delete: bool = False) -> None:
+    """The statements of :func:`apply_deletions`, on an open SQL client: dlt's, or any with its
+    ``execute_sql`` and ``make_qualified_table_name`` (``pipelines.lakehouse`` for Delta files)."""
+    tables = loaded_tables(schema)
+    parents = _parents(tables)
+    if not parents:
+        return
+    q = sql.make_qualified_table_name
+    resources_with = {
+        table: {row[0] for row in sql.execute_sql(f"SELECT DISTINCT {RESOURCE} FROM {q(table)}") or []}
+        for table in (DELETIONS_TABLE, SWEEPS_TABLE)
+        if table in tables
+    }
+    for name in parents:
+        target = q(name)
+        if name in resources_with.get(DELETIONS_TABLE, ()):
+            sql.execute_sql(_mark_tombstoned(target, q(DELETIONS_TABLE), name))
+        if name in resources_with.get(SWEEPS_TABLE, ()):
+            sql.execute_sql(_prune_swept(q(SWEEPS_TABLE), name))
+            sql.execute_sql(_mark_swept(target, q(SWEEPS_TABLE), name))
+        if hard_delete:
+            for child in _children(name, tables):
+                sql.execute_sql(_delete_children(q(child), target))
+            sql.execute_sql(f"DELETE FROM {target} WHERE {IS_DELETED}")
     log.info("deletions applied to %d tables%s", len(parents), " (hard delete)" if hard_delete else "")
 
 
-def _loaded(table: str, tables: dict[str, Any]) -> bool:
-    """The table exists in the warehouse (dlt creates tables when they first receive data)."""
-    return table in tables and has_table_seen_data(tables[table])
+def loaded_tables(schema: Schema) -> dict[str, Any]:
+    """The schema's tables that exist in the warehouse (dlt creates tables when they first receive data)."""
+    return {name: table for name, table in schema.tables.items() if has_table_seen_data(table)}
+
+
+def _parents(tables: dict[str, Any]) -> list[str]:
+    """The endpoints' tables that can be marked (they have ``is_deleted``)."""
+    return [name for name in ENDPOINT_NAMES if name in tables and IS_DELETED in tables[name]["columns"]]
 
 
 def _children(name: str, tables: dict[str, Any]) -> list[str]:
-    return [t for t in tables if is_child_table(t, name) and _loaded(t, tables)]
+    return [t for t in tables if is_child_table(t, name)]
 
 
 def _literal(text: str) -> str:

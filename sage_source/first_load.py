@@ -22,6 +22,7 @@ from typing import Any, cast
 import dlt
 from dlt.common.configuration.container import Container
 from dlt.common.pipeline import PipelineContext
+from dlt.destinations.impl.filesystem.sql_client import FilesystemSqlClient
 from dlt.destinations.sql_client import SqlClientBase
 
 from sage_source.settings import Endpoint
@@ -49,6 +50,8 @@ def businesses_held(endpoints: Iterable[Endpoint]) -> Mapping[str, frozenset[str
     pipeline = cast(dlt.Pipeline, container[PipelineContext].pipeline())
     try:
         with pipeline.sql_client() as sql:
+            if isinstance(sql, FilesystemSqlClient):
+                return None  # views over files, made once queried: it cannot list what it holds
             if not sql.has_dataset():
                 return {name: frozenset() for name in wanted}
             present = _tables(sql)

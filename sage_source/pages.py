@@ -245,14 +245,15 @@ class PageReader:
         lengths = pc.fill_null(pc.list_value_length(lists), 0)
         emptied = id_array.filter(pc.equal(lengths, 0))
         if len(emptied):
-            markers = pa.table(
-                {
-                    BUSINESS_ID: pa.array([business_id] * len(emptied), pa.string()),
-                    PARENT_ID: emptied,
-                    LIST_INDEX: pa.array([-1] * len(emptied), pa.int64()),
-                    REPLACED: pa.array([True] * len(emptied), pa.bool_()),
-                }
-            )
+            marker: dict[str, pa.Array] = {
+                BUSINESS_ID: pa.array([business_id] * len(emptied), pa.string()),
+                PARENT_ID: emptied,
+                LIST_INDEX: pa.array([-1] * len(emptied), pa.int64()),
+                REPLACED: pa.array([True] * len(emptied), pa.bool_()),
+            }
+            if ID in table.column_names:  # items with ids (contact types, lines): a key column, never null
+                marker[ID] = pa.array([""] * len(emptied), table.schema.field(ID).type)
+            markers = pa.table(marker)
             table = pa.concat_tables([table, markers], promote_options="default")
         return table
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlt.common.schema.typing import TDeleteInsertStrategyDict, TWriteDisposition
+from dlt.common.schema.typing import TMergeDispositionDict, TWriteDisposition
 
 from sage_source.tables import BUSINESSES, FINANCIAL_SETTINGS
 
@@ -19,7 +19,10 @@ BATCH_ROWS = 20_000  # rows (parents, children, delete records) gathered before 
 
 ALLOCATIONS = {"show_payments_allocations": "true"}
 # Every table merges: a reloaded key replaces its row (and a parent's children), never duplicates.
-MERGE: TDeleteInsertStrategyDict = {"disposition": "merge", "strategy": "delete-insert"}
+# The strategy is the destination's first: ``delete-insert`` on SQL databases (DuckDB, PostgreSQL,
+# Snowflake, BigQuery, ...), ``upsert`` on Delta files, which have no other (a parent's children are
+# then replaced after the load: ``pipelines.lakehouse``). Naming one would refuse the other.
+MERGE: TMergeDispositionDict = {"disposition": "merge"}
 APPEND: TWriteDisposition = "append"  # a business's first load: none of its keys can be loaded yet
 
 

@@ -73,6 +73,13 @@ class Warehouse:
         self.db = duckdb.connect(str(database), read_only=True)
         self.dataset = dataset
 
+    @classmethod
+    def over(cls, db: duckdb.DuckDBPyConnection, dataset: str = "sage") -> Warehouse:
+        """A warehouse read through a DuckDB connection already open (e.g. views over Delta tables)."""
+        warehouse = cls.__new__(cls)
+        warehouse.db, warehouse.dataset = db, dataset
+        return warehouse
+
     def close(self) -> None:
         self.db.close()
 
@@ -257,11 +264,16 @@ def _key(row: dict[str, Any], child: bool) -> Key:
 
 def same(kind: str, sage: Any, stored: Any) -> bool:
     """Sage's JSON value and the warehouse's typed value are the same thing."""
+    # A list is JSON in a database and a typed list (``STRUCT(...)[]``) in Delta files: same values.
+    family = (
+        "JSON"
+        if kind.endswith("[]")
+        else next((f for f in ("DECIMAL", "TIMESTAMP") if kind.startswith(f)), kind)
+    )
     if sage is None or stored is None:
-        if kind == "JSON" and not sage and not stored:
+        if family == "JSON" and not sage and not stored:
             return True  # an empty list where Sage sends none, or none where it sends []
         return sage is None and stored is None
-    family = next((f for f in ("DECIMAL", "TIMESTAMP") if kind.startswith(f)), kind)
     equal = _SAME_BY_TYPE.get(family)
     if equal is not None:
         return equal(sage, stored)

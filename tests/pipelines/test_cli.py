@@ -211,6 +211,16 @@ BAD_RUNS: dict[str, tuple[tuple[str, ...], dict[str, str], int, tuple[str, ...]]
             "[destination.postgres] in .dlt/secrets.toml",
         ),
     ),
+    "filesystem without a bucket url": (  # where the files go is the filesystem destination's setting
+        ("--destination", "filesystem", "--pipeline-name", "sage_fs"),
+        {},
+        2,
+        (
+            "the filesystem destination is missing bucket_url",
+            "DESTINATION__FILESYSTEM__BUCKET_URL (a folder, or a URL such as s3://",
+            "[destination.filesystem] in .dlt/secrets.toml",
+        ),
+    ),
     "a number setting that is not one, in the environment": (
         (),
         {f"{PREFIX}ITEMS_PER_PAGE": "abc"},

@@ -201,6 +201,31 @@ def test_the_demo_without_the_sandbox_extra_says_which_extra_to_install(
     assert not (tmp_path / "demo").exists()
 
 
+def test_the_filesystem_destination_without_the_lakehouse_extra_says_which_extra_to_install(
+    installed: Installed, tmp_path: Path
+) -> None:
+    """Installed without ``[lakehouse]``: the CLI still starts, and a Delta load is refused before
+    Sage is read (Sage's settings point nowhere: they are never used)."""
+    sage = "SOURCES__SAGE_ACCOUNTING__"
+    env = {
+        **os.environ,
+        "DESTINATION__FILESYSTEM__BUCKET_URL": str(tmp_path / "lake"),
+        f"{sage}CLIENT_ID": "client",
+        f"{sage}CLIENT_SECRET": "secret",
+        f"{sage}REFRESH_TOKEN": "refresh",
+        f"{sage}TOKEN_STORE": str(tmp_path / "tokens.json"),
+        f"{sage}API_BASE_URL": "http://127.0.0.1:9/v3.1",
+        f"{sage}TOKEN_URL": "http://127.0.0.1:9/token",
+    }
+    args = ("run", "--destination", "filesystem", "--pipelines-dir", str(tmp_path / "pipelines"))
+    result = installed.cli(*args, env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    line = one_error_line(result, "run")
+    assert line.endswith("pip install 'sage-accounting-elt[lakehouse]'"), line
+    assert "--destination filesystem (Delta tables)" in line and "deltalake" in line, line
+    assert not (tmp_path / "lake").exists()
+
+
 def files_in(folder: Path) -> dict[str, tuple[int, int]]:
     """Every file under ``folder``, relative, with its size and modification time."""
     return {
