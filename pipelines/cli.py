@@ -26,7 +26,6 @@ from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
-from pipelines.destinations import DestinationLoginError, DestinationUnreachableError, WarehouseLocked
 from pipelines.disk import chain, disk_full, mentions_full_disk
 from pipelines.exits import Exit, exit_codes_help
 from pipelines.integrity import DuplicateKeysError
@@ -44,6 +43,7 @@ from pipelines.runner import (
     run,
 )
 from pipelines.settings import pipeline_settings
+from pipelines.warehouse_server import DestinationLoginError, DestinationUnreachableError, WarehouseLocked
 from sage_source.config import SagePipelineConfiguration, public_setting_names
 from sage_source.connection import SageConnection
 from sage_source.errors import (

@@ -42,7 +42,6 @@ from filelock import FileLock, Timeout
 
 from pipelines.destinations import (
     apply_deletions,
-    check_connection,
     dbt_target,
     destination_type,
     loader_file_format,
@@ -51,13 +50,13 @@ from pipelines.destinations import (
     require_extras,
     sql_client,
     table_format,
-    warehouse_lock,
 )
 from pipelines.disk import disk_full
 from pipelines.integrity import LOAD_ID_SETTING, DuplicateKeysError, duplicate_keys
 from pipelines.marts import DBT_PROJECT, MartsReport, MartsRequest, build_marts
 from pipelines.pending import finish_pending
 from pipelines.settings import pipeline_settings
+from pipelines.warehouse_server import check_connection, warehouse_lock
 from sage_source import sage_accounting
 from sage_source.outcomes import FAILED, SKIPPED, Outcome
 from sage_source.tables import BUSINESS_ID, OUTCOMES_TABLE, RESOURCE, RUN_STARTED_AT

@@ -17,8 +17,8 @@ import dlt
 import httpx
 import pytest
 
-from pipelines.destinations import warehouse_lock
 from pipelines.runner import RunReport
+from pipelines.warehouse_server import warehouse_lock
 from sage_sandbox import SandboxServer
 from testkit.cli_home import new_home
 from testkit.crash_runs import unrecord_load
