@@ -63,7 +63,7 @@ fiscal as (
         date_day,
         fiscal_year_end,
         -- a fiscal year is the twelve whole months ending at its year end
-        cast({{ month_start('fiscal_year_end') }} - interval '11 months' as date) as fiscal_year_start
+        cast({{ dbt.dateadd('month', -11, month_start('fiscal_year_end')) }} as date) as fiscal_year_start
     from business_days
 )
 
