@@ -45,12 +45,15 @@ class Runs:
     duckdb: Path  # the DuckDB file the same books were loaded and built into, twice likewise
 
 
-def run_both(into_postgres: Connected, into_duckdb: Connected, credentials: str) -> RunReport:
-    """One run into each warehouse, the books unmoved between them; PostgreSQL's report."""
+def run_both(
+    into_postgres: Connected, into_duckdb: Connected, credentials: str, duckdb_marts: bool
+) -> RunReport:
+    """One run into each warehouse, the books unmoved between them; PostgreSQL's report. DuckDB's marts
+    are built only when asked (the last time: they are compared, and the dbt tests cover DuckDB)."""
     with patched_env({**into_postgres.env, "DESTINATION__POSTGRES__CREDENTIALS": credentials}):
         report = run(into_postgres.request(destination="postgres", build_marts=True))
-    duck = into_duckdb.run(build_marts=True)
-    assert duck.marts is not None and duck.marts.ok, duck.marts and "\n".join(duck.marts.failures)
+    duck = into_duckdb.run(build_marts=duckdb_marts)
+    assert not duckdb_marts or (duck.marts is not None and duck.marts.ok), duck.marts
     return report
 
 
@@ -61,9 +64,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     with postgres_server() as settings, SandboxServer(config) as server:
         credentials = f"postgresql://postgres:trust-ignores-it@127.0.0.1:{settings['SAGE_PG_PORT']}/sage"
         into_postgres, into_duckdb = connect(server, home / "postgres"), connect(server, home / "duckdb")
-        first = run_both(into_postgres, into_duckdb, credentials)
+        first = run_both(into_postgres, into_duckdb, credentials, duckdb_marts=False)
         server.sandbox.advance(DAYS_LATER)
-        incremental = run_both(into_postgres, into_duckdb, credentials)
+        incremental = run_both(into_postgres, into_duckdb, credentials, duckdb_marts=True)
         yield Runs(settings, first, incremental, into_duckdb.database)
 
 
