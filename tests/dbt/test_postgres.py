@@ -32,8 +32,11 @@ DAYS_LATER = 30
 
 # Key marts compared row for row, each ordered by its key (money is numeric on both: Decimal).
 MARTS = {
-    "fct_account_balances_monthly": "business_id, ledger_account_id, month_end",
+    "fct_account_balances_monthly": "business_id, ledger_account_id, month_end",  # the trial balance
     "rpt_headline_figures": "business_id",
+    "rpt_ar_aging": "business_id, as_of_date, contact_id",
+    "fct_receivables_kpis_monthly": "business_id, month_end",
+    "fct_cash_forecast_13w": "business_id, snapshot_date, week_number",
 }
 
 
@@ -42,7 +45,7 @@ class Runs:
     postgres: dict[str, str]  # the SAGE_PG_* settings of the server loaded
     first: RunReport  # into PostgreSQL, a first load
     incremental: RunReport  # into PostgreSQL, 30 days later
-    duckdb: Path  # the DuckDB file the same books were loaded and built into, twice likewise
+    duckdb: Path  # the same books loaded likewise into DuckDB, its marts built after the second load
 
 
 def run_both(

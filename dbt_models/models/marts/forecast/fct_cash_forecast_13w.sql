@@ -99,7 +99,7 @@ final as (
         week_number,
         week_start,
         -- The beyond-the-horizon week has no end.
-        case when week_number <= {{ var('forecast_weeks') }} then week_start + 6 end as week_end,
+        case when week_number <= {{ var('forecast_weeks') }} then cast({{ dbt.dateadd('day', 6, 'week_start') }} as date) end as week_end,
         week_number > {{ var('forecast_weeks') }} as is_beyond_horizon,
         base_currency_id as currency_id,
         cast(closing_cash - net_cash_flow as decimal(38, 9)) as opening_cash,
