@@ -10,6 +10,7 @@ on PostgreSQL) and the tests read it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +74,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         yield Runs(settings, first, incremental, into_duckdb.database)
 
 
-def fetch(runs: Runs, sql: str) -> tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The column names and the rows of ``sql`` on PostgreSQL and on DuckDB."""
+def on_postgres(runs: Runs, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The column names and the rows of ``sql`` on the PostgreSQL the pipeline loaded."""
     con = psycopg2.connect(
         host="127.0.0.1", port=runs.postgres["SAGE_PG_PORT"], user="postgres", dbname="sage"
     )
@@ -82,13 +83,14 @@ def fetch(runs: Runs, sql: str) -> tuple[list[str], list[tuple[Any, ...]], list[
         with con.cursor() as cursor:
             cursor.execute(sql)
             assert cursor.description is not None
-            names = [column.name for column in cursor.description]
-            on_postgres = cursor.fetchall()
+            return [column.name for column in cursor.description], cursor.fetchall()
     finally:
         con.close()
+
+
+def on_duckdb(runs: Runs, sql: str) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(runs.duckdb), read_only=True) as duck:
-        on_duckdb = duck.execute(sql).fetchall()
-    return names, on_postgres, on_duckdb
+        return duck.execute(sql).fetchall()
 
 
 def test_a_first_load_builds_every_model_and_passes_every_test(runs: Runs) -> None:
@@ -104,9 +106,31 @@ def test_an_incremental_load_30_days_later_builds_and_passes_again(runs: Runs) -
     assert 0 < runs.incremental.total_rows < runs.first.total_rows  # it read what changed, not everything
 
 
+def test_every_declared_column_is_read_under_the_name_postgres_gave_it(runs: Runs) -> None:
+    """The source columns dbt knows (``_sage__sources.yml``), each under its ``loaded_as.postgres`` name
+    where it has one (dlt shortened it to 63 characters), are the columns the pipeline created."""
+    assert runs.incremental.marts is not None and runs.incremental.marts.target_dir is not None
+    manifest = json.loads((runs.incremental.marts.target_dir / "manifest.json").read_text())
+    columns = [
+        (source["name"], column["name"], column["meta"].get("loaded_as", {}))
+        for source in manifest["sources"].values()
+        for column in source["columns"].values()
+    ]
+    expected = {(table, loaded_as.get("postgres", name)) for table, name, loaded_as in columns}
+    assert sum("postgres" in loaded_as for _, _, loaded_as in columns) >= 4  # the long tax breakdown
+    _, rows = on_postgres(
+        runs,
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema = 'sage' and column_name <> '_dlt_load_id'",
+    )
+    assert {row for row in rows if row[0] in {table for table, _, _ in columns}} == expected
+
+
 @pytest.mark.parametrize("mart", sorted(MARTS))
 def test_key_marts_equal_duckdbs_value_for_value(runs: Runs, mart: str) -> None:
-    names, on_postgres, on_duckdb = fetch(runs, f"select * from marts.{mart} order by {MARTS[mart]}")
-    assert len(on_postgres) == len(on_duckdb) > 0
-    for pg_row, duck_row in zip(on_postgres, on_duckdb, strict=True):
+    sql = f"select * from marts.{mart} order by {MARTS[mart]}"
+    names, postgres_rows = on_postgres(runs, sql)
+    duckdb_rows = on_duckdb(runs, sql)
+    assert len(postgres_rows) == len(duckdb_rows) > 0
+    for pg_row, duck_row in zip(postgres_rows, duckdb_rows, strict=True):
         assert dict(zip(names, pg_row, strict=True)) == dict(zip(names, duck_row, strict=True))
