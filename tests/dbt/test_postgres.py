@@ -26,7 +26,10 @@ from testkit.load_warehouse import NOW
 from testkit.pipeline_env import Connected, connect, patched_env
 from testkit.postgres_server import available, postgres_server
 
-pytestmark = pytest.mark.skipif(not available(), reason="no PostgreSQL: run scripts/ensure_postgres.sh")
+pytestmark = [
+    pytest.mark.skipif(not available(), reason="no PostgreSQL: run scripts/ensure_postgres.sh"),
+    pytest.mark.timeout(900),  # the first test waits for the module's loads and builds (~100 s alone)
+]
 
 INVOICES = 150
 DAYS_LATER = 30
