@@ -16,11 +16,16 @@ wide as the load and never drifts from it. The names follow fixed rules rather t
   and the row's own id, and a child adds its parent's id and ``line_index``;
 - each view reads ``sage_source(table)`` (``dbt_models/macros/sage_source.sql``): the loaded table,
   or an empty one typed from the columns ``_sage__sources.yml`` declares when the load has not
-  created it yet.
+  created it yet;
+- a column whose name is longer than a warehouse allows is created by dlt under a shortened name
+  (PostgreSQL: 63 characters, a hash in the middle). ``_sage__sources.yml`` records, per dbt adapter,
+  the name dlt gives it there (computed with dlt's own naming convention, see
+  :mod:`scripts.loaded_names`), and the view reads it through ``loaded_column(table, column)``; the
+  view's own column keeps the full readable name (PostgreSQL itself cuts that to 63 characters).
 
 Money stays DECIMAL(38,9) as loaded (never a float), dates DATE, timestamps TIMESTAMPTZ (UTC).
 
-    .venv/bin/python scripts/generate_dbt_staging.py path/to/loaded.duckdb [--dataset sage]
+    .venv/bin/python -m scripts.generate_dbt_staging path/to/loaded.duckdb [--dataset sage]
 
 ``tests/dbt/test_marts.py`` regenerates it from a fresh load and compares, so it cannot go stale.
 """
@@ -32,6 +37,8 @@ import sys
 from pathlib import Path
 
 import duckdb
+
+from scripts.loaded_names import loaded_names
 
 STAGING = Path(__file__).resolve().parent.parent / "dbt_models" / "models" / "staging"
 SKIPPED_TABLES = {"sage_deletions", "sage_id_sweeps"}  # the source's own bookkeeping, read by apply_deletions
@@ -79,7 +86,9 @@ def column_sql(table: str, column: str, columns: set[str]) -> str | None:
             flag = f"({flag} or coalesce(deleted, false))"
         return f"{flag} as is_deleted"
     renamed = column.replace("__", "_")
-    return column if renamed == column else f"{column} as {renamed}"
+    # Named otherwise where identifiers are short (loaded_names): the macro picks the name per adapter.
+    loaded = f"{{{{ loaded_column('{table}', '{column}') }}}}" if loaded_names(column) else column
+    return column if loaded == renamed else f"{loaded} as {renamed}"
 
 
 def model_sql(table: str, columns: list[str]) -> str:
@@ -172,8 +181,17 @@ def sources_yml(tables: dict[str, list[tuple[str, str]]]) -> str:
         # The columns and types as loaded: what the staging view reads, and what stands in for a table
         # the load has not created yet (dlt makes a table when its first row arrives; see sage_source()).
         lines += [f"      - name: {table}", "        columns:"]
-        lines += [f"          - {{name: {name}, data_type: '{kind.lower()}'}}" for name, kind in columns]
+        lines += [f"          - {_column_yml(name, kind)}" for name, kind in columns]
     return "\n".join(lines) + "\n"
+
+
+def _column_yml(name: str, kind: str) -> str:
+    """One declared column; with the name dlt loads it under on adapters that shorten it."""
+    entry = f"name: {name}, data_type: '{kind.lower()}'"
+    if names := loaded_names(name):
+        loaded_as = ", ".join(f"{adapter}: {short}" for adapter, short in names.items())
+        entry += f", config: {{meta: {{loaded_as: {{{loaded_as}}}}}}}"
+    return f"{{{entry}}}"
 
 
 def generate(database: Path, dataset: str, out: Path = STAGING) -> dict[str, str]:

@@ -12,7 +12,7 @@
         (
             select
             {%- for column in node.columns.values() %}
-                cast(null as {{ column.data_type }}) as {{ adapter.quote(column.name) }}{{ "," if not loop.last }}
+                cast(null as {{ column.data_type }}) as {{ adapter.quote(loaded_column(table, column.name)) }}{{ "," if not loop.last }}
             {%- endfor %}
             where 1 = 0
         ) as {{ adapter.quote(table) }}

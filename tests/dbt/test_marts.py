@@ -114,7 +114,7 @@ def test_staging_is_what_the_generator_makes_of_this_load(seed7: Built) -> None:
     committed = {path.name: path.read_text() for path in STAGING.iterdir() if path.suffix in (".sql", ".yml")}
     assert sorted(committed) == sorted(files)
     stale = [name for name, text in files.items() if committed[name] != text]
-    assert stale == [], "run scripts/generate_dbt_staging.py on a fresh load and commit the result"
+    assert stale == [], "run python -m scripts.generate_dbt_staging on a fresh load and commit the result"
 
 
 def test_broken_books_fail_the_reconciliations_an_accountant_would_run(seed7: Built, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ placed as (
     select
         *,
         {{ as_of_date() }} as snapshot_date,
-        due_date + expected_days_late as expected_date_unclamped
+        cast({{ dbt.dateadd('day', 'expected_days_late', 'due_date') }} as date) as expected_date_unclamped
     from items
 ),
 
@@ -98,7 +98,7 @@ final as (
         expected_date_unclamped < snapshot_date as is_past_expected_date,
         cast(
             least(
-                floor((greatest(snapshot_date, expected_date_unclamped) - snapshot_date) / 7.0) + 1,
+                floor({{ dbt.datediff('snapshot_date', 'greatest(snapshot_date, expected_date_unclamped)', 'day') }} / 7.0) + 1,
                 {{ var('forecast_weeks') }} + 1
             ) as integer
         ) as week_number,

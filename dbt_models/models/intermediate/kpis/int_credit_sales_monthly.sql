@@ -121,7 +121,7 @@ final as (
         months.month_end,
         months.period_start_date,
         months.period_end_date,
-        cast(months.period_end_date - months.period_start_date + 1 as integer) as days_in_period,
+        cast({{ dbt.datediff('months.period_start_date', 'months.period_end_date', 'day') }} + 1 as integer) as days_in_period,
         months.period_end_date < months.month_end as is_partial_month,
         cast(coalesce(credit_sales_by_month.invoices_base, 0) as decimal(38, 9)) as invoices_base,
         cast(coalesce(credit_sales_by_month.credit_notes_base, 0) as decimal(38, 9)) as credit_notes_base,

@@ -63,7 +63,7 @@ fiscal as (
         date_day,
         fiscal_year_end,
         -- a fiscal year is the twelve whole months ending at its year end
-        cast({{ month_start('fiscal_year_end') }} - interval '11 months' as date) as fiscal_year_start
+        cast({{ dbt.dateadd('month', -11, month_start('fiscal_year_end')) }} as date) as fiscal_year_start
     from business_days
 )
 
@@ -73,7 +73,7 @@ select
     {{ month_start('date_day') }} as month_start,
     {{ month_end('date_day') }} as month_end,
     date_day = {{ month_end('date_day') }} as is_month_end,
-    cast(date_trunc('week', date_day) as date) as week_start,
+    cast({{ dbt.date_trunc('week', 'date_day') }} as date) as week_start,
     cast(extract(year from fiscal_year_end) as integer) as fiscal_year,
     fiscal_year_start,
     fiscal_year_end,

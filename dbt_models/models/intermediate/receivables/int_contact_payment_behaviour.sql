@@ -18,12 +18,12 @@ paid_invoices as (
         business_id,
         contact_id,
         total_base,
-        settled_date - due_date as days_late
+        {{ dbt.datediff('due_date', 'settled_date', 'day') }} as days_late
     from {{ ref('int_ar_documents') }}
     where document_type in ('invoice', 'quick_entry_invoice')
         and settled_date is not null
         and settled_date <= {{ as_of_date() }}
-        and settled_date > cast({{ as_of_date() }} - interval '12 months' as date)
+        and settled_date > cast({{ dbt.dateadd('month', -12, as_of_date()) }} as date)
 ),
 
 by_contact as (

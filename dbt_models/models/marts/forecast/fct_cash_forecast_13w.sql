@@ -25,7 +25,7 @@ forecast_items as (
 
 week_starts as (
     select date_day as week_start
-    from {{ date_series(as_of_date(), as_of_date() ~ ' + 7 * ' ~ var('forecast_weeks'), 'week') }} as series
+    from {{ date_series(as_of_date(), dbt.dateadd('day', 7 * var('forecast_weeks'), as_of_date()), 'week') }} as series
 ),
 
 weeks as (
@@ -33,7 +33,7 @@ weeks as (
         financial_settings.business_id,
         financial_settings.base_currency_id,
         {{ as_of_date() }} as snapshot_date,
-        cast(floor((week_starts.week_start - {{ as_of_date() }}) / 7.0) + 1 as integer) as week_number,
+        cast(floor({{ dbt.datediff(as_of_date(), 'week_starts.week_start', 'day') }} / 7.0) + 1 as integer) as week_number,
         week_starts.week_start
     from financial_settings
     cross join week_starts
@@ -99,7 +99,7 @@ final as (
         week_number,
         week_start,
         -- The beyond-the-horizon week has no end.
-        case when week_number <= {{ var('forecast_weeks') }} then week_start + 6 end as week_end,
+        case when week_number <= {{ var('forecast_weeks') }} then cast({{ dbt.dateadd('day', 6, 'week_start') }} as date) end as week_end,
         week_number > {{ var('forecast_weeks') }} as is_beyond_horizon,
         base_currency_id as currency_id,
         cast(closing_cash - net_cash_flow as decimal(38, 9)) as opening_cash,

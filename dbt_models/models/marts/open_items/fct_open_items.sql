@@ -137,8 +137,8 @@ final as (
         cast(sign * unsigned_outstanding_doc as decimal(38, 9)) as outstanding_doc,
         cast(sign * total_base as decimal(38, 9)) as total_base,
         cast(sign * unsigned_outstanding_base as decimal(38, 9)) as outstanding_base,
-        cast(as_of_date - due_date as integer) as days_past_due,
-        {{ aging_bucket('(as_of_date - due_date)') }} as aging_bucket,
+        cast({{ dbt.datediff('due_date', 'as_of_date', 'day') }} as integer) as days_past_due,
+        {{ aging_bucket(dbt.datediff('due_date', 'as_of_date', 'day')) }} as aging_bucket,
         as_of_date = {{ as_of_date() }} as is_latest,
         -- Rebuilt in proportion (not Sage's own figure): may differ by a cent from what Sage had at D
         -- after several part payments, which Sage rounds one at a time.

@@ -17,7 +17,7 @@ types_by_contact as (
         contact_id,
         max(case when contact_type_id = 'CUSTOMER' then 1 else 0 end) = 1 as is_customer,
         max(case when contact_type_id = 'VENDOR' then 1 else 0 end) = 1 as is_supplier,
-        string_agg(contact_type_id, ',' order by contact_type_id) as contact_type_ids
+        {{ dbt.listagg('contact_type_id', "','", 'order by contact_type_id') }} as contact_type_ids
     from (
         select distinct business_id, contact_id, contact_type_id from contact_types
     ) as distinct_types

@@ -44,5 +44,5 @@ from chained
 where opening_spread <> 0
     or closing_spread <> 0
     or (previous_month_end is null and abs(opening_cash) > {{ tolerance }})
-    or (previous_month_end is not null and previous_month_end <> {{ month_end(month_start('month_end') ~ ' - 1') }})
+    or (previous_month_end is not null and previous_month_end <> {{ month_end(dbt.dateadd('day', -1, month_start('month_end'))) }})
     or (previous_month_end is not null and abs(opening_cash - previous_closing_cash) > {{ tolerance }})
