@@ -24,7 +24,7 @@ from pipelines.runner import RunReport, run
 from sage_sandbox import SandboxConfig, SandboxServer
 from testkit.load_warehouse import NOW
 from testkit.pipeline_env import Connected, connect, patched_env
-from testkit.postgres_server import available, postgres_server
+from testkit.postgres_server import LOADER, LOADER_PASSWORD, available, postgres_server
 
 pytestmark = [
     pytest.mark.skipif(not available(), reason="no PostgreSQL: run scripts/ensure_postgres.sh"),
@@ -50,6 +50,7 @@ class Runs:
     first: RunReport  # into PostgreSQL, a first load
     incremental: RunReport  # into PostgreSQL, 30 days later
     duckdb: Path  # the same books loaded likewise into DuckDB, its marts built after the second load
+    home: Path  # the PostgreSQL pipeline's folder: dlt's state and traces, dbt's target/ and logs/
 
 
 def run_both(
@@ -69,12 +70,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     config = SandboxConfig(seed=7, invoices=INVOICES, now=NOW, frozen_clock=True)
     home = tmp_path_factory.mktemp("postgres_end_to_end")
     with postgres_server() as settings, SandboxServer(config) as server:
-        credentials = f"postgresql://postgres:trust-ignores-it@127.0.0.1:{settings['SAGE_PG_PORT']}/sage"
+        credentials = f"postgresql://{LOADER}:{LOADER_PASSWORD}@127.0.0.1:{settings['SAGE_PG_PORT']}/sage"
         into_postgres, into_duckdb = connect(server, home / "postgres"), connect(server, home / "duckdb")
         first = run_both(into_postgres, into_duckdb, credentials, duckdb_marts=False)
         server.sandbox.advance(DAYS_LATER)
         incremental = run_both(into_postgres, into_duckdb, credentials, duckdb_marts=True)
-        yield Runs(settings, first, incremental, into_duckdb.database)
+        yield Runs(settings, first, incremental, into_duckdb.database, into_postgres.home)
 
 
 def on_postgres(runs: Runs, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -107,6 +108,13 @@ def test_an_incremental_load_30_days_later_builds_and_passes_again(runs: Runs) -
     assert marts is not None and marts.ok, marts and "\n".join(marts.failures)
     assert marts.statuses.get("pass", 0) >= 500 and marts.statuses.get("success", 0) >= 90, marts.statuses
     assert 0 < runs.incremental.total_rows < runs.first.total_rows  # it read what changed, not everything
+
+
+def test_the_password_is_in_no_file_the_runs_and_dbt_wrote(runs: Runs) -> None:
+    """dbt got it as ``DBT_ENV_SECRET_SAGE_PG_PASSWORD``, which it scrubs from its logs and results."""
+    written = [path for path in runs.home.rglob("*") if path.is_file()]
+    assert any(path.name == "dbt.log" for path in written)
+    assert [path for path in written if LOADER_PASSWORD.encode() in path.read_bytes()] == []
 
 
 def test_every_declared_column_is_read_under_the_name_postgres_gave_it(runs: Runs) -> None:
