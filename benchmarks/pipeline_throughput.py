@@ -56,12 +56,19 @@ from testkit.sage_http import login
 FIXED_NOW = "2026-11-21T12:00:00Z"
 
 
-def run_child(env: dict[str, str], home: Path, resources: list[str] | None) -> dict[str, Any]:
-    """Run one pipeline in a fresh process; its figures plus its own peak RSS."""
-    request = {"home": str(home), "resources": resources}
+def run_child(
+    env: dict[str, str],
+    home: Path,
+    resources: list[str] | None,
+    destination: str = "duckdb",
+    module: str = "benchmarks.pipeline_throughput",
+) -> dict[str, Any]:
+    """Run one pipeline in a fresh process (``module``'s ``child`` command); its figures plus its own
+    peak RSS. A destination other than DuckDB takes its credentials from ``env``, as dlt does."""
+    request = {"home": str(home), "resources": resources, "destination": destination}
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.pipeline_throughput", "child", json.dumps(request)],
+        [sys.executable, "-m", module, "child", json.dumps(request)],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
     )
@@ -81,10 +88,12 @@ def child(request_json: str) -> None:
     """The pipeline process: one ``pipelines.runner.run``; figures as JSON on stdout."""
     request = json.loads(request_json)
     home = Path(request["home"])
+    destination = request.get("destination", "duckdb")
     report = run(
         RunRequest(
             pipeline_name="bench",
-            duckdb_path=str(home / "warehouse.duckdb"),
+            destination=destination,
+            duckdb_path=str(home / "warehouse.duckdb") if destination == "duckdb" else None,
             pipelines_dir=str(home / "pipelines"),
             progress=False,
             resources=request["resources"],

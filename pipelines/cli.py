@@ -31,6 +31,7 @@ from pipelines.exits import Exit, exit_codes_help
 from pipelines.integrity import DuplicateKeysError
 from pipelines.marts import MartsError, MartsReport
 from pipelines.notebook import NotebookCellError, NotebookInputError, NotebookRequest, run_notebooks
+from pipelines.notebook_warehouse import marts_location
 from pipelines.package import MissingExtraError, require_extra, version
 from pipelines.report import print_notebook_reports, print_report
 from pipelines.runner import (
@@ -39,7 +40,6 @@ from pipelines.runner import (
     RunLocked,
     RunRequest,
     RunSettingsError,
-    duckdb_path,
     run,
 )
 from pipelines.settings import pipeline_settings
@@ -139,9 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     notebook = commands.add_parser(
         "notebook",
         help="run the cash-flow analysis notebook for each business: an HTML page, PNG charts and their data",
-        description="Execute notebooks/cash_flow_analysis.ipynb (papermill) on the marts in the DuckDB file, "
-        "once per business, into OUT/<business>/: cash_flow_analysis.html (self-contained), the executed "
-        ".ipynb, and charts/ with each chart as PNG beside a CSV of its data and summary.json.",
+        description="Execute notebooks/cash_flow_analysis.ipynb (papermill) on the marts in the warehouse "
+        "(the DuckDB file, or PostgreSQL with --destination postgres), once per business, into "
+        "OUT/<business>/: cash_flow_analysis.html (self-contained), the executed .ipynb, and charts/ with "
+        "each chart as PNG beside a CSV of its data and summary.json.",
+    )
+    notebook.add_argument(
+        "--destination",
+        default="duckdb",
+        help="the warehouse `sage-pipeline run` loaded: duckdb (default) or postgres, with the same "
+        "credentials (DESTINATION__POSTGRES__CREDENTIALS or .dlt/secrets.toml)",
     )
     notebook.add_argument(
         "--duckdb",
@@ -361,11 +368,10 @@ def marts_failure(marts: MartsReport) -> str:
 
 
 def command_notebook(args: argparse.Namespace, out: TextIO) -> int:
-    database = duckdb_path(args.duckdb, PIPELINE_NAME)
-    if database is None:
-        raise NotebookInputError("the DuckDB credentials are not a file path: pass --duckdb PATH")
+    marts = marts_location(args.destination, args.duckdb)
     request = NotebookRequest(
-        database=database,
+        database=marts.database,
+        password=marts.password,
         out_dir=Path(args.out).expanduser(),
         businesses=args.businesses or (),
         start_date=args.start_date,

@@ -8,6 +8,10 @@ sees the pipeline's Sage settings. papermill and its kernel die with the pipelin
 with SIGKILL (:mod:`pipelines.children`). nbconvert turns the executed notebook into one
 self-contained HTML page. A cell that fails stops the run with that cell and its error; the executed
 notebook, traceback included, is kept for reading.
+
+The marts are read from a DuckDB file or from PostgreSQL (:mod:`pipelines.marts_reader`). A
+PostgreSQL password is never a parameter — papermill writes the parameters into the executed
+notebook — but ``PGPASSWORD`` in the kernel's environment, which libpq reads and nothing prints.
 """
 
 from __future__ import annotations
@@ -20,16 +24,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from pipelines.children import run_child
 from pipelines.marts import environment_without_secrets
+from pipelines.marts_reader import READ_ERRORS, is_postgres, open_marts
 from pipelines.package import data_folder
 
 # The repository's notebooks/, installed with us (pipelines.package); papermill only reads it.
@@ -47,13 +50,15 @@ class NotebookCellError(Exception):
 
 @dataclass(frozen=True)
 class NotebookRequest:
-    database: Path  # the DuckDB file `sage-pipeline run` loaded and dbt built
+    # The DuckDB file `sage-pipeline run` loaded and dbt built, or a PostgreSQL URL without its password.
+    database: Path | str
     out_dir: Path  # one folder per business is made in it
     businesses: Sequence[str] = ()  # ids or exact names; empty: every business in the warehouse
     start_date: str | None = None  # YYYY-MM-DD; None: twelve months before end_date
     end_date: str | None = None  # YYYY-MM-DD; None: the marts' as-of date
     minimum_cash: Decimal | None = None  # None: the dbt var the forecast was built with
     notebook: Path = NOTEBOOK
+    password: str | None = field(default=None, repr=False)  # PostgreSQL's; the kernel's PGPASSWORD
 
 
 @dataclass(frozen=True)
@@ -88,32 +93,40 @@ def run_notebooks(request: NotebookRequest) -> list[NotebookReport]:
 def _businesses(request: NotebookRequest) -> list[tuple[str, str]]:
     """(id, name) of each business asked for, checked against the warehouse before a kernel starts."""
     database = request.database
-    if not database.is_file():
+    if not is_postgres(str(database)) and not Path(database).is_file():
         raise NotebookInputError(
             f"no DuckDB file at {database}: pass --duckdb with the file `sage-pipeline run` loads into"
         )
+    destination = " --destination postgres" if is_postgres(str(database)) else ""  # for the hints
     try:
-        with duckdb.connect(str(database), read_only=True) as con:
+        marts = open_marts(str(database), request.password)
+        try:
             built = {
-                name
-                for (name,) in con.execute(
+                row["table_name"]
+                for row in marts.query(
                     "select table_name from information_schema.tables where table_schema = 'marts' "
                     "and table_name in ('fct_cash_position_daily', 'dim_businesses')"
-                ).fetchall()
+                ).to_pylist()
             }
             if "fct_cash_position_daily" not in built:
                 raise NotebookInputError(
-                    f"{database} has no marts yet: run `sage-pipeline run` (without --skip-dbt) first"
+                    f"{database} has no marts yet: run `sage-pipeline run{destination}` (without --skip-dbt) "
+                    "first"
                 )
             if "dim_businesses" not in built:  # marts built before dim_businesses existed
                 raise NotebookInputError(
-                    f"{database} has marts from an older sage-pipeline: run `sage-pipeline run` (without "
-                    "--skip-dbt) to rebuild them"
+                    f"{database} has marts from an older sage-pipeline: run `sage-pipeline run{destination}` "
+                    "(without --skip-dbt) to rebuild them"
                 )
-            known = con.execute(
-                "select business_id, business_name from marts.dim_businesses order by business_name"
-            ).fetchall()
-    except duckdb.Error as error:
+            known = [
+                (row["business_id"], row["business_name"])
+                for row in marts.query(
+                    "select business_id, business_name from marts.dim_businesses order by business_name"
+                ).to_pylist()
+            ]
+        finally:
+            marts.close()
+    except READ_ERRORS as error:
         first_line = str(error).strip().splitlines()[0]
         raise NotebookInputError(f"cannot read {database}: {first_line}") from None
     if not request.businesses:
@@ -145,13 +158,16 @@ def _run_one(request: NotebookRequest, business_id: str, name: str, folder: Path
     for stale in [html, executed, *charts.glob("*.png"), *charts.glob("*.csv"), charts / "summary.json"]:
         stale.unlink(missing_ok=True)  # a rerun, even a failed one, never shows a previous run's page
     parameters = {
-        "database": str(request.database.resolve()),
+        "database": _location(request.database),
         "business": business_id,
         "start_date": request.start_date,
         "end_date": request.end_date,
         "minimum_cash": None if request.minimum_cash is None else str(request.minimum_cash),
         "output_dir": str(charts.resolve()),
     }
+    env = environment_without_secrets()
+    if request.password:
+        env["PGPASSWORD"] = request.password  # libpq reads it; a parameter would be written down
     started = time.perf_counter()
     with (folder / "kernel.log").open("w") as log:
         completed = run_child(
@@ -160,7 +176,7 @@ def _run_one(request: NotebookRequest, business_id: str, name: str, folder: Path
                 "--kernel", KERNEL, "--cwd", str(folder), "--no-progress-bar",
                 "--parameters_yaml", json.dumps(parameters),  # JSON is YAML, and keeps every type
             ],
-            env=environment_without_secrets(),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -177,6 +193,12 @@ def _run_one(request: NotebookRequest, business_id: str, name: str, folder: Path
         summary=summary,
         seconds=time.perf_counter() - started,
     )
+
+
+def _location(database: Path | str) -> str:
+    """The notebook's ``database``: a PostgreSQL URL as given (no password), a DuckDB file absolute
+    (the kernel runs in the business's folder)."""
+    return str(database) if is_postgres(str(database)) else str(Path(database).resolve())
 
 
 def _failure(executed: Path, log: Path) -> str:

@@ -12,16 +12,18 @@ import itertools
 import json
 import os
 import shutil
+import socket
 import struct
 from collections import defaultdict
-from collections.abc import Callable
-from decimal import Decimal
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
 import nbformat
 import pytest
 
+from pipelines.marts import MartsRequest, build_marts
 from pipelines.notebook import (
     NOTEBOOK,
     NotebookCellError,
@@ -30,7 +32,9 @@ from pipelines.notebook import (
     run_notebooks,
 )
 from testkit.marts_builds import Built
-from testkit.pipeline_env import cli, one_error_line
+from testkit.pipeline_env import cli, one_error_line, patched_env
+from testkit.postgres_copy import copy_schema
+from testkit.postgres_server import available, postgres_server
 
 CHARTS = (
     "1_cash_position_per_bank",
@@ -423,4 +427,106 @@ def test_marts_from_an_older_version_are_one_line_asking_for_a_run(seed7: Built,
     assert "has marts from an older sage-pipeline: run `sage-pipeline run`" in one_error_line(
         result, "notebook"
     )
+    assert not (tmp_path / "reports").exists()
+
+
+# -- the notebook on PostgreSQL ---------------------------------------------------------------------
+
+needs_postgres = pytest.mark.skipif(not available(), reason="no PostgreSQL: run scripts/ensure_postgres.sh")
+PG_PASSWORD = "pg-secret-5e1f"  # the server asks for it; no page, file or log may show it
+WRONG_PASSWORD = "pg-wrong-9c2d"
+
+
+@pytest.fixture(scope="module")
+def postgres(seed7: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """seed7's books on a PostgreSQL server that asks for a password, with the marts dbt built there."""
+    folder = tmp_path_factory.mktemp("postgres")
+    with postgres_server(password=PG_PASSWORD) as settings:
+        assert copy_schema(seed7.raw, "sage", settings, folder) > 1000
+        with patched_env(settings):
+            built = build_marts(MartsRequest(work_dir=folder / "dbt", target="postgres"))
+        assert built.ok, built.failures
+        yield settings
+
+
+def postgres_url(settings: dict[str, str], password: str = PG_PASSWORD, **changes: str) -> str:
+    """``DESTINATION__POSTGRES__CREDENTIALS`` for the server (``port`` or ``database`` changed)."""
+    port, database = changes.get("port", settings["SAGE_PG_PORT"]), changes.get("database", "sage")
+    return f"postgresql://postgres:{password}@127.0.0.1:{port}/{database}"
+
+
+def figures(path: Path) -> list[dict[str, object]]:
+    """A chart's CSV with each amount as a Decimal: the same figure whatever scale the database gave."""
+
+    def value(text: str) -> object:
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            return text
+
+    with path.open(newline="") as file:
+        return [{key: value(text) for key, text in row.items()} for row in csv.DictReader(file)]
+
+
+@needs_postgres
+def test_the_notebook_on_postgres_gives_the_figures_it_gives_on_duckdb(
+    postgres: dict[str, str], reports: dict[str, NotebookReport], tmp_path: Path
+) -> None:
+    env = {**os.environ, "DESTINATION__POSTGRES__CREDENTIALS": postgres_url(postgres)}
+    result = cli("notebook", "--destination", "postgres", "--out", "reports", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for on_duckdb in reports.values():
+        folder = tmp_path / "reports" / on_duckdb.html.parent.name
+        assert str(folder.resolve() / "cash_flow_analysis.html") in result.stdout, result.stdout
+        summary = json.loads((folder / "charts" / "summary.json").read_text())
+        assert summary == on_duckdb.summary
+        for chart in CHARTS:  # every chart drawn from the same rows
+            assert figures(folder / "charts" / f"{chart}.csv") == figures(
+                on_duckdb.html.parent / "charts" / f"{chart}.csv"
+            ), chart
+        executed = nbformat.read(folder / "cash_flow_analysis.ipynb", as_version=4)
+        injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+        assert f"postgresql://postgres@127.0.0.1:{postgres['SAGE_PG_PORT']}/sage" in injected.source
+    assert PG_PASSWORD not in result.stdout + result.stderr
+    for written in (tmp_path / "reports").rglob("*"):
+        if written.is_file():  # the pages, the executed notebooks, the charts' data, the kernels' logs
+            assert PG_PASSWORD not in written.read_text(errors="ignore"), written
+
+
+def closed_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])  # nothing listens once it is closed
+
+
+@needs_postgres
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("wrong-password", 'password authentication failed for user "postgres"'),
+        ("unreachable", "Connection refused"),
+        ("no-marts", "has no marts yet: run `sage-pipeline run --destination postgres` (without --skip-dbt)"),
+    ],
+)
+def test_a_postgres_that_cannot_be_read_is_one_line_exit_2_and_writes_nothing(
+    postgres: dict[str, str], tmp_path: Path, case: str, expected: str
+) -> None:
+    url = {
+        "wrong-password": postgres_url(postgres, password=WRONG_PASSWORD),
+        "unreachable": postgres_url(postgres, port=closed_port()),
+        "no-marts": postgres_url(postgres, database="postgres"),  # the server's own, no marts in it
+    }[case]
+    env = {**os.environ, "DESTINATION__POSTGRES__CREDENTIALS": url}
+    result = cli("notebook", "--destination", "postgres", "--out", "reports", env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result, "notebook")
+    assert expected in line and WRONG_PASSWORD not in line and PG_PASSWORD not in line, line
+    assert not (tmp_path / "reports").exists()
+
+
+def test_postgres_without_credentials_names_the_setting(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESTINATION__")}
+    result = cli("notebook", "--destination", "postgres", "--out", "reports", env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "missing credentials: set DESTINATION__POSTGRES__CREDENTIALS" in one_error_line(result, "notebook")
     assert not (tmp_path / "reports").exists()
