@@ -15,16 +15,13 @@ numeric), dates stay dates and counts integers.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Protocol
 
 import duckdb
-import psycopg2
 import pyarrow as pa
-
-# What reading the marts can raise besides a missing file: each database's own errors.
-READ_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, psycopg2.Error)
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")  # DuckDB's named parameter: $business
@@ -36,6 +33,17 @@ class Marts(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def read_errors() -> tuple[type[Exception], ...]:
+    """What reading the marts can raise besides a missing file: each installed database's own errors
+    (psycopg2 comes with the ``postgres`` extra)."""
+    errors: list[type[Exception]] = [duckdb.Error]
+    with contextlib.suppress(ImportError):
+        import psycopg2  # noqa: PLC0415
+
+        errors.append(psycopg2.Error)
+    return tuple(errors)
 
 
 def is_postgres(database: str) -> bool:
@@ -67,6 +75,8 @@ class _DuckDBMarts:
 
 class _PostgresMarts:
     def __init__(self, url: str, password: str | None) -> None:
+        import psycopg2  # noqa: PLC0415 (the postgres extra's; DuckDB users need not install it)
+
         # Without a password libpq looks for one itself: PGPASSWORD, then ~/.pgpass.
         self._con = psycopg2.connect(url, password=password)  # psycopg2 leaves out a None
         self._con.set_session(readonly=True, autocommit=True)

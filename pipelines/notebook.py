@@ -32,7 +32,7 @@ from typing import Any
 
 from pipelines.children import run_child
 from pipelines.marts import environment_without_secrets
-from pipelines.marts_reader import READ_ERRORS, is_postgres, open_marts
+from pipelines.marts_reader import is_postgres, open_marts, read_errors
 from pipelines.package import data_folder
 
 # The repository's notebooks/, installed with us (pipelines.package); papermill only reads it.
@@ -126,7 +126,7 @@ def _businesses(request: NotebookRequest) -> list[tuple[str, str]]:
             ]
         finally:
             marts.close()
-    except READ_ERRORS as error:
+    except read_errors() as error:
         first_line = str(error).strip().splitlines()[0]
         raise NotebookInputError(f"cannot read {database}: {first_line}") from None
     if not request.businesses:

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from pipelines.notebook import NotebookInputError
+from pipelines.package import require_extra
 from pipelines.runner import PIPELINE_NAME, destination_factory, duckdb_path
 
 NOTEBOOK_DESTINATIONS = ("duckdb", "postgres")  # destination types the notebook can read marts from
@@ -42,6 +43,7 @@ def marts_location(destination: str, duckdb: str | None) -> MartsLocation:
         return MartsLocation(path)
     if duckdb:
         raise NotebookInputError(f"--duckdb is for a DuckDB warehouse, not --destination {destination}")
+    require_extra("postgres", "the notebook on PostgreSQL")  # psycopg2
     config = factory.spec()
     config.dataset_name = "sage"  # the client's configuration asks for one; the marts have their own
     credentials = factory.configuration(config).credentials
