@@ -38,12 +38,13 @@ unit: venv postgres
 test: lint typecheck unit
 
 # The README's figures; the 1 M runs are listed there (they build a 1 M sandbox once, ~25 min).
-bench: venv
+bench: venv postgres
 	$(BIN)/python -m benchmarks.sandbox_throughput
 	$(BIN)/python -m benchmarks.pipeline_throughput throughput --invoices 100000 --snapshot-dir .cache/sandbox
 	$(BIN)/python -m benchmarks.pipeline_throughput rate-limit
 	$(BIN)/python -m benchmarks.pipeline_throughput no-change
 	$(BIN)/python -m benchmarks.marts_build --invoices 100000 --snapshot-dir .cache/sandbox
+	$(BIN)/python -m benchmarks.warehouse_throughput --invoices 20000 --repeats 5 --snapshot-dir .cache/sandbox --postgres-csv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

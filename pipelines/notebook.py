@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.util import find_spec
@@ -99,8 +100,7 @@ def _businesses(request: NotebookRequest) -> list[tuple[str, str]]:
         )
     destination = " --destination postgres" if is_postgres(str(database)) else ""  # for the hints
     try:
-        marts = open_marts(str(database), request.password)
-        try:
+        with closing(open_marts(str(database), request.password)) as marts:
             built = {
                 row["table_name"]
                 for row in marts.query(
@@ -124,8 +124,6 @@ def _businesses(request: NotebookRequest) -> list[tuple[str, str]]:
                     "select business_id, business_name from marts.dim_businesses order by business_name"
                 ).to_pylist()
             ]
-        finally:
-            marts.close()
     except read_errors() as error:
         first_line = str(error).strip().splitlines()[0]
         raise NotebookInputError(f"cannot read {database}: {first_line}") from None
