@@ -5,7 +5,9 @@ DuckDB: ``--duckdb``, else ``DESTINATION__DUCKDB__CREDENTIALS``, else ``./sage_a
 (:func:`pipelines.runner.duckdb_path`). PostgreSQL: the destination's credentials resolved by dlt
 (``DESTINATION__POSTGRES__CREDENTIALS`` or ``[destination.postgres] credentials`` in
 ``.dlt/secrets.toml``; a named destination of type postgres reads its own section), split into a
-URL without the password, which the notebook may show, and the password, which it never does.
+URL without the password, which the notebook may show, and the password, which it never does. The
+server is connected to once here, so that a wrong password or a server that is down is the same line
+and exit code as for ``sage-pipeline run`` (:func:`pipelines.warehouse_server.connection_error`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from pipelines.marts_reader import open_marts, read_errors
 from pipelines.notebook import NotebookInputError
 from pipelines.package import require_extra
 from pipelines.runner import PIPELINE_NAME, destination_factory, duckdb_path
+from pipelines.warehouse_server import connection_error
 
 NOTEBOOK_DESTINATIONS = ("duckdb", "postgres")  # destination types the notebook can read marts from
 
@@ -52,4 +56,9 @@ def marts_location(destination: str, duckdb: str | None) -> MartsLocation:
         f"postgresql://{quote(str(credentials.username or ''), safe='')}@{credentials.host or 'localhost'}"
         f":{credentials.port or 5432}/{quote(str(credentials.database or ''), safe='')}"
     )
-    return MartsLocation(f"{url}?{query}" if query else url, credentials.password or None)
+    location = MartsLocation(f"{url}?{query}" if query else url, credentials.password or None)
+    try:
+        open_marts(str(location.database), location.password).close()
+    except read_errors() as error:
+        raise connection_error(destination, credentials, error) from None
+    return location

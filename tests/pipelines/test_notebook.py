@@ -16,6 +16,7 @@ import socket
 import struct
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -23,7 +24,6 @@ import duckdb
 import nbformat
 import pytest
 
-from pipelines.marts import MartsRequest, build_marts
 from pipelines.notebook import (
     NOTEBOOK,
     NotebookCellError,
@@ -31,10 +31,12 @@ from pipelines.notebook import (
     NotebookRequest,
     run_notebooks,
 )
-from testkit.marts_builds import Built
-from testkit.pipeline_env import cli, one_error_line, patched_env
-from testkit.postgres_copy import copy_schema
-from testkit.postgres_server import available, postgres_server
+from pipelines.runner import run
+from sage_sandbox import SandboxConfig, SandboxServer
+from testkit.load_warehouse import NOW
+from testkit.marts_builds import INVOICES, Built
+from testkit.pipeline_env import cli, connect, one_error_line, patched_env
+from testkit.postgres_server import LOADER, LOADER_PASSWORD, available, create_database, postgres_server
 
 CHARTS = (
     "1_cash_position_per_bank",
@@ -433,26 +435,34 @@ def test_marts_from_an_older_version_are_one_line_asking_for_a_run(seed7: Built,
 # -- the notebook on PostgreSQL ---------------------------------------------------------------------
 
 needs_postgres = pytest.mark.skipif(not available(), reason="no PostgreSQL: run scripts/ensure_postgres.sh")
-PG_PASSWORD = "pg-secret-5e1f"  # the server asks for it; no page, file or log may show it
 WRONG_PASSWORD = "pg-wrong-9c2d"
 
 
+@dataclass(frozen=True)
+class OnPostgres:
+    settings: dict[str, str]  # the throwaway server's SAGE_PG_*
+    credentials: str  # DESTINATION__POSTGRES__CREDENTIALS: a role that must give its password
+
+
 @pytest.fixture(scope="module")
-def postgres(seed7: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """seed7's books on a PostgreSQL server that asks for a password, with the marts dbt built there."""
-    folder = tmp_path_factory.mktemp("postgres")
-    with postgres_server(password=PG_PASSWORD) as settings:
-        assert copy_schema(seed7.raw, "sage", settings, folder) > 1000
-        with patched_env(settings):
-            built = build_marts(MartsRequest(work_dir=folder / "dbt", target="postgres"))
-        assert built.ok, built.failures
-        yield settings
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnPostgres]:
+    """The books of seed 7 the DuckDB reports were drawn from (the same sandbox, the same clock),
+    loaded into PostgreSQL by the pipeline and built there by dbt, as `sage-pipeline run
+    --destination postgres` does."""
+    config = SandboxConfig(seed=7, invoices=INVOICES, now=NOW, frozen_clock=True)
+    with postgres_server() as settings, SandboxServer(config) as server:
+        credentials = create_database(settings, "books")
+        connected = connect(server, tmp_path_factory.mktemp("postgres"))
+        with patched_env({**connected.env, "DESTINATION__POSTGRES__CREDENTIALS": credentials}):
+            report = run(connected.request(destination="postgres", build_marts=True))
+        assert report.marts is not None and report.marts.ok, report.marts
+        yield OnPostgres(settings, credentials)
 
 
-def postgres_url(settings: dict[str, str], password: str = PG_PASSWORD, **changes: str) -> str:
-    """``DESTINATION__POSTGRES__CREDENTIALS`` for the server (``port`` or ``database`` changed)."""
-    port, database = changes.get("port", settings["SAGE_PG_PORT"]), changes.get("database", "sage")
-    return f"postgresql://postgres:{password}@127.0.0.1:{port}/{database}"
+def loader_url(settings: dict[str, str], password: str = LOADER_PASSWORD, **changes: str) -> str:
+    """Credentials for the server's password role, ``port`` or ``database`` changed."""
+    port, database = changes.get("port", settings["SAGE_PG_PORT"]), changes.get("database", "books")
+    return f"postgresql://{LOADER}:{password}@127.0.0.1:{port}/{database}"
 
 
 def figures(path: Path) -> list[dict[str, object]]:
@@ -470,9 +480,9 @@ def figures(path: Path) -> list[dict[str, object]]:
 
 @needs_postgres
 def test_the_notebook_on_postgres_gives_the_figures_it_gives_on_duckdb(
-    postgres: dict[str, str], reports: dict[str, NotebookReport], tmp_path: Path
+    postgres: OnPostgres, reports: dict[str, NotebookReport], tmp_path: Path
 ) -> None:
-    env = {**os.environ, "DESTINATION__POSTGRES__CREDENTIALS": postgres_url(postgres)}
+    env = {**os.environ, "DESTINATION__POSTGRES__CREDENTIALS": postgres.credentials}
     result = cli("notebook", "--destination", "postgres", "--out", "reports", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     for on_duckdb in reports.values():
@@ -486,11 +496,11 @@ def test_the_notebook_on_postgres_gives_the_figures_it_gives_on_duckdb(
             ), chart
         executed = nbformat.read(folder / "cash_flow_analysis.ipynb", as_version=4)
         injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
-        assert f"postgresql://postgres@127.0.0.1:{postgres['SAGE_PG_PORT']}/sage" in injected.source
-    assert PG_PASSWORD not in result.stdout + result.stderr
+        assert f"postgresql://{LOADER}@127.0.0.1:{postgres.settings['SAGE_PG_PORT']}/books" in injected.source
+    assert LOADER_PASSWORD not in result.stdout + result.stderr
     for written in (tmp_path / "reports").rglob("*"):
         if written.is_file():  # the pages, the executed notebooks, the charts' data, the kernels' logs
-            assert PG_PASSWORD not in written.read_text(errors="ignore"), written
+            assert LOADER_PASSWORD not in written.read_text(errors="ignore"), written
 
 
 def closed_port() -> str:
@@ -501,26 +511,32 @@ def closed_port() -> str:
 
 @needs_postgres
 @pytest.mark.parametrize(
-    ("case", "expected"),
+    ("case", "code", "expected"),
     [
-        ("wrong-password", 'password authentication failed for user "postgres"'),
-        ("unreachable", "Connection refused"),
-        ("no-marts", "has no marts yet: run `sage-pipeline run --destination postgres` (without --skip-dbt)"),
+        ("wrong-password", 2, 'refused the connection: password authentication failed for user "loader"'),
+        ("unreachable", 5, "could not be reached: Connection refused"),
+        (
+            "no-marts",
+            2,
+            "has no marts yet: run `sage-pipeline run --destination postgres` (without --skip-dbt)",
+        ),
     ],
 )
-def test_a_postgres_that_cannot_be_read_is_one_line_exit_2_and_writes_nothing(
-    postgres: dict[str, str], tmp_path: Path, case: str, expected: str
+def test_a_postgres_that_cannot_be_read_is_one_line_and_writes_nothing(
+    postgres: OnPostgres, tmp_path: Path, case: str, code: int, expected: str
 ) -> None:
+    """As for `sage-pipeline run`: credentials the server refuses are exit 2, a server that does not
+    answer exit 5 (try again later); a database without marts is exit 2 naming what builds them."""
     url = {
-        "wrong-password": postgres_url(postgres, password=WRONG_PASSWORD),
-        "unreachable": postgres_url(postgres, port=closed_port()),
-        "no-marts": postgres_url(postgres, database="postgres"),  # the server's own, no marts in it
+        "wrong-password": loader_url(postgres.settings, password=WRONG_PASSWORD),
+        "unreachable": loader_url(postgres.settings, port=closed_port()),
+        "no-marts": loader_url(postgres.settings, database="postgres"),  # the server's own: no marts
     }[case]
     env = {**os.environ, "DESTINATION__POSTGRES__CREDENTIALS": url}
     result = cli("notebook", "--destination", "postgres", "--out", "reports", env=env, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == code, result.stderr
     line = one_error_line(result, "notebook")
-    assert expected in line and WRONG_PASSWORD not in line and PG_PASSWORD not in line, line
+    assert expected in line and WRONG_PASSWORD not in line and LOADER_PASSWORD not in line, line
     assert not (tmp_path / "reports").exists()
 
 
