@@ -79,10 +79,19 @@ def writes_delta(pipeline: dlt.Pipeline) -> bool:
     return bool(table_format(pipeline) == "delta")
 
 
+# The package extra a destination needs beyond the base install, and what for.
+EXTRAS = {
+    "filesystem": ("lakehouse", "Delta tables"),
+    "postgres": ("postgres", "its driver and dbt target"),
+}
+
+
 def require_extras(pipeline: dlt.Pipeline) -> None:
     """What the destination needs beyond the base install, checked before Sage is read."""
-    if writes_delta(pipeline):
-        require_extra("lakehouse", f"--destination {destination_type(pipeline)} (Delta tables)")
+    kind = destination_type(pipeline)
+    if kind in EXTRAS:
+        extra, needed_for = EXTRAS[kind]
+        require_extra(extra, f"--destination {kind} ({needed_for})")
 
 
 def sql_client(pipeline: dlt.Pipeline) -> Any:

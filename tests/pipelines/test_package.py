@@ -201,15 +201,28 @@ def test_the_demo_without_the_sandbox_extra_says_which_extra_to_install(
     assert not (tmp_path / "demo").exists()
 
 
-def test_the_filesystem_destination_without_the_lakehouse_extra_says_which_extra_to_install(
-    installed: Installed, tmp_path: Path
+# A destination the base install cannot load into: (its settings, the extra, what the line says it is for).
+WITHOUT_EXTRA = {
+    "filesystem": ({"DESTINATION__FILESYSTEM__BUCKET_URL": "{tmp}/lake"}, "lakehouse", "Delta tables"),
+    "postgres": (
+        {"DESTINATION__POSTGRES__CREDENTIALS": "postgresql://loader:pw@127.0.0.1:9/sage"},
+        "postgres",
+        "its driver and dbt target",
+    ),
+}
+
+
+@pytest.mark.parametrize("destination", list(WITHOUT_EXTRA))
+def test_a_destination_without_its_extra_says_which_extra_to_install(
+    installed: Installed, tmp_path: Path, destination: str
 ) -> None:
-    """Installed without ``[lakehouse]``: the CLI still starts, and a Delta load is refused before
-    Sage is read (Sage's settings point nowhere: they are never used)."""
+    """Installed without ``[lakehouse]`` or ``[postgres]``: the CLI still starts, and the load is
+    refused before Sage is read (Sage's settings point nowhere: they are never used)."""
+    settings, extra, needed_for = WITHOUT_EXTRA[destination]
     sage = "SOURCES__SAGE_ACCOUNTING__"
     env = {
         **os.environ,
-        "DESTINATION__FILESYSTEM__BUCKET_URL": str(tmp_path / "lake"),
+        **{name: value.format(tmp=tmp_path) for name, value in settings.items()},
         f"{sage}CLIENT_ID": "client",
         f"{sage}CLIENT_SECRET": "secret",
         f"{sage}REFRESH_TOKEN": "refresh",
@@ -217,13 +230,13 @@ def test_the_filesystem_destination_without_the_lakehouse_extra_says_which_extra
         f"{sage}API_BASE_URL": "http://127.0.0.1:9/v3.1",
         f"{sage}TOKEN_URL": "http://127.0.0.1:9/token",
     }
-    args = ("run", "--destination", "filesystem", "--pipelines-dir", str(tmp_path / "pipelines"))
+    args = ("run", "--destination", destination, "--pipelines-dir", str(tmp_path / "pipelines"))
     result = installed.cli(*args, env=env, cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     line = one_error_line(result, "run")
-    assert line.endswith("pip install 'sage-accounting-elt[lakehouse]'"), line
-    assert "--destination filesystem (Delta tables)" in line and "deltalake" in line, line
-    assert not (tmp_path / "lake").exists()
+    assert line.endswith(f"pip install 'sage-accounting-elt[{extra}]'"), line
+    assert f"--destination {destination} ({needed_for})" in line, line
+    assert not (tmp_path / "lake").exists() and not (tmp_path / "tokens.json").exists()
 
 
 def files_in(folder: Path) -> dict[str, tuple[int, int]]:
