@@ -226,7 +226,13 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         default="sage",
         help="dataset (schema) to load into, as the destination writes it, e.g. sage_prod (default sage)",
     )
-    parser.add_argument("--destination", default="duckdb", help="a dlt destination name (default duckdb)")
+    parser.add_argument(
+        "--destination",
+        default="duckdb",
+        help="a dlt destination: duckdb (default), postgres (DESTINATION__POSTGRES__CREDENTIALS; dbt builds "
+        "the marts there too), filesystem (Delta tables; DESTINATION__FILESYSTEM__BUCKET_URL), or another "
+        "of dlt's (loaded, no marts)",
+    )
     parser.add_argument(
         "--duckdb",
         metavar="PATH",
