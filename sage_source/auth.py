@@ -9,11 +9,14 @@
   second refresh with the same refresh token would be a reuse, which Sage punishes by revoking
   the whole chain).
 * Reserve-then-send: before a refresh is sent, room for its answer is reserved beside the store
-  (:meth:`FileTokenStore.reserve`); a full or read-only disk fails there, with nothing sent.
+  (:meth:`TokenStore.reserve`); a full or read-only disk fails there, with nothing sent.
 * Persist-then-use: the new token set is saved (atomically, into the reserved space) before the
   new access token leaves this module.
 * Recover-on-start: a save interrupted between its fsync and its rename is finished under the
-  lock before the store is read (:meth:`FileTokenStore.recover`).
+  lock before the store is read (:meth:`TokenStore.recover`).
+* Refused-is-recorded: a refresh Sage refuses (``invalid_grant``: revoked, spent, expired) is
+  recorded in the store (:meth:`TokenStore.mark_needs_reconsent`) before the error is raised; the
+  shared store then stops that connection alone, without sending its dead token again.
 * No blind retry: a refresh whose answer is lost (timeout, dropped connection) may have rotated
   the token at Sage; it is not re-sent. Only a refresh that provably never left the machine
   (connection refused) is retried.
@@ -36,7 +39,8 @@ from sage_source.errors import (
     SageUnreachableError,
     TokenResponseError,
 )
-from sage_source.tokens import FileTokenStore, TokenSet
+from sage_source.token_store import TokenStore
+from sage_source.tokens import TokenSet
 
 SKEW_SECONDS = 60.0
 _CONNECT_RETRIES = 3
@@ -45,7 +49,7 @@ _CONNECT_RETRIES = 3
 class TokenManager:
     def __init__(
         self,
-        store: FileTokenStore,
+        store: TokenStore,
         *,
         token_url: str,
         client_id: str,
@@ -83,11 +87,15 @@ class TokenManager:
             if current.access_token and current.access_token != stale and self._fresh(current, now):
                 self._tokens = current  # another process refreshed while we waited for the lock
                 return current.access_token
-            if current.refresh_expired(now):
-                raise ReauthorizationError("the refresh token expired after 31 days without use")
-            with self.store.reserve() as pending:  # a full disk fails here, before Sage rotates
-                renewed = self._post_refresh(current.refresh_token)
-                pending.commit(renewed)  # persist before anyone can use it
+            try:
+                if current.refresh_expired(now):
+                    raise ReauthorizationError("the refresh token expired after 31 days without use")
+                with self.store.reserve() as pending:  # a full disk fails here, before Sage rotates
+                    renewed = self._post_refresh(current.refresh_token)
+                    pending.commit(renewed)  # persist before anyone can use it
+            except ReauthorizationError as refused:
+                self.store.mark_needs_reconsent(refused.reason)  # still under the lock
+                raise
             self._tokens = renewed
             assert renewed.access_token is not None
             return renewed.access_token
@@ -100,7 +108,7 @@ class TokenManager:
     def _seeded(self) -> TokenSet:
         """An empty store takes the configured refresh token once; after that the store owns it."""
         if not self._seed:
-            raise ReauthorizationError(f"no tokens in {self.store.path} and no refresh_token configured")
+            raise ReauthorizationError(f"no tokens in {self.store.location} and no refresh_token configured")
         return TokenSet(refresh_token=self._seed)
 
     def _post_refresh(self, refresh_token: str) -> TokenSet:

@@ -55,6 +55,14 @@ class SageAccountingConfiguration(BaseConfiguration):
     rotating chain. ``sage-pipeline auth`` fills the store interactively instead."""
     token_store: str = ".dlt/sage_accounting.tokens.json"
     """Path of the token file (created 0600)."""
+    token_store_credentials: TSecretStrValue | None = None
+    """A PostgreSQL URL (``postgresql://user:password@host:5432/db``; secrets.toml or the environment
+    only, as its password is a secret): the token chain then lives in that database, one row per
+    ``connection_name`` refreshed under a row lock, so workers on many hosts can share it, and
+    ``token_store`` is not used. Needs the ``postgres`` extra."""
+    connection_name: str = "default"
+    """Which connection (one Sage user's token chain) is used: its row in the PostgreSQL token
+    store. The token file holds one connection and ignores it."""
     api_base_url: str = "https://api.accounting.sage.com/v3.1"
     """Where Sage's API (or a Sage-compatible server: the sandbox, a proxy) answers."""
     token_url: str = "https://oauth.accounting.sage.com/token"
@@ -94,6 +102,8 @@ class SageAccountingConfiguration(BaseConfiguration):
                 "client_id and client_secret are not set: put them under [sources.sage_accounting] in "
                 ".dlt/secrets.toml or set SOURCES__SAGE_ACCOUNTING__CLIENT_ID / __CLIENT_SECRET"
             )
+        if self.token_store_credentials and not self.connection_name.strip():
+            raise SageSourceError("connection_name is empty: name the connection whose tokens to use")
         for name in ("api_base_url", "token_url"):
             url = httpx.URL(getattr(self, name))
             if url.scheme not in ("http", "https") or not url.host:

@@ -18,7 +18,7 @@ from sage_source.config import SageAccountingConfiguration
 from sage_source.limiter import RequestLimiter
 from sage_source.pages import PageReader
 from sage_source.pool import ReopeningTransport
-from sage_source.tokens import FileTokenStore
+from sage_source.token_store import open_token_store
 
 
 class SageConnection:
@@ -30,7 +30,7 @@ class SageConnection:
     def __init__(self, settings: SageAccountingConfiguration) -> None:
         self.settings = settings
         self.transport = ReopeningTransport()
-        self.store = FileTokenStore(settings.token_store)
+        self.store = open_token_store(settings)
         self._token_http = httpx.Client(timeout=settings.request_timeout, transport=self.transport)
         self.tokens = TokenManager(
             self.store,

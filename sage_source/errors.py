@@ -26,6 +26,7 @@ class ReauthorizationError(SageSourceError):
     """The refresh-token chain is dead (expired, revoked or spent): only a new consent helps."""
 
     def __init__(self, reason: str) -> None:
+        self.reason = reason  # the words in brackets: what a token store records as the cause
         super().__init__(
             f"Sage needs to be authorised again ({reason}). Run `sage-pipeline auth`, then run again."
         )
@@ -34,7 +35,8 @@ class ReauthorizationError(SageSourceError):
 class TokenStoreInvalidError(ReauthorizationError):
     """The token store holds something that is not a token set (``{}``, ``[]``, ``null``, not JSON)."""
 
-    def __init__(self, path: Path, what: str) -> None:
+    def __init__(self, path: Path | str, what: str) -> None:
+        self.reason = f"the token store holds no usable tokens ({what})"
         SageSourceError.__init__(
             self,
             f"the token store {path} holds no usable tokens ({what}): run `sage-pipeline auth` to connect "
@@ -65,6 +67,13 @@ def _cannot_write(folder: Path, error: OSError) -> str:
         return f"{folder} is not writable by this user: fix its permissions or set token_store elsewhere"
     reason = error.strerror or (os.strerror(error.errno) if error.errno else type(error).__name__)
     return f"cannot write in {folder} ({reason}): fix it or set token_store elsewhere, and run again"
+
+
+class TokenStoreUnavailableError(SageSourceError):
+    """A shared token store (a PostgreSQL database) cannot be reached or refused a statement.
+
+    The message names the store without its password and says whether Sage was sent anything; it
+    never quotes a value, so no token can be in it."""
 
 
 class SageUnreachableError(SageUnavailableError):

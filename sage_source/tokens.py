@@ -111,6 +111,14 @@ class FileTokenStore:
     def folder(self) -> Path:
         return self.path.parent
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def mark_needs_reconsent(self, reason: str) -> None:
+        """Nothing to record: the file holds one connection, and its next run meets Sage's refusal
+        again (as it always has). The shared store records it, to stop only that connection."""
+
     @contextmanager
     def lock(self, timeout: float = 120) -> Iterator[None]:
         try:
