@@ -25,10 +25,19 @@ from sage_sandbox import SandboxServer
 from sage_source.auth import TokenManager
 from sage_source.errors import ReauthorizationError
 from sage_source.token_store_postgres import TABLE, PostgresTokenStore
+from testkit.cli_home import new_home, start_auth
 from testkit.pg_token_race import Outcome, Race, work
-from testkit.pipeline_env import PREFIX, connect, patched_env
+from testkit.pipeline_env import PREFIX, cli, connect, patched_env
 from testkit.postgres_server import LOADER_PASSWORD, available, create_database, postgres_server
-from testkit.sage_http import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, authorization_code, login, token_request
+from testkit.sage_http import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    authorization_code,
+    login,
+    sandbox_businesses,
+    token_request,
+)
 from testkit.sandbox_admin import ACCESS_TTL, move_clock, token_stats
 from testkit.warehouse import mismatches
 
@@ -209,3 +218,31 @@ def test_a_refused_refresh_stops_only_its_connection_until_a_new_consent(
         assert cleared is not None and not cleared["needs_reconsent"] and cleared["reconsent_reason"] is None
         assert again.access_token()
     assert token_stats(server)["reuse_revocations"] == 1  # acme's, on purpose; nothing else
+
+
+def test_sage_pipeline_auth_and_businesses_use_the_postgresql_store(
+    fresh_server: Build, database: str, tmp_path: Path
+) -> None:
+    """The CLI reads the same settings: ``auth`` stores the consent in the connection's row, and
+    ``businesses`` then works from it alone; no token file is written, no secret is printed."""
+    server = fresh_server(invoices=5, history_days=30)
+    home = new_home(tmp_path, server, seeded=False)
+    home.env |= {f"{PREFIX}TOKEN_STORE_CREDENTIALS": database, f"{PREFIX}CONNECTION_NAME": "acme"}
+    session = start_auth(home)
+    try:
+        page = httpx.get(session.url, follow_redirects=True, timeout=60)  # what the browser does
+    finally:
+        out, err = session.finish()
+    assert page.status_code == 200 and session.process.returncode == 0, err
+    stored = row(database, "acme")
+    assert stored is not None and stored["saves"] == 1 and not stored["needs_reconsent"]
+
+    listed = cli("businesses", env=home.env, cwd=home.root)
+    assert listed.returncode == 0, listed.stderr
+    assert all(business in listed.stdout for business in sandbox_businesses(server))
+    assert not home.token_store.exists()
+    tokens = PostgresTokenStore(database, "acme").load()
+    assert tokens is not None
+    printed = out + err + listed.stdout + listed.stderr
+    secrets = (tokens.refresh_token, str(tokens.access_token), LOADER_PASSWORD)
+    assert all(secret not in printed for secret in secrets)
