@@ -53,6 +53,7 @@ from sage_source.errors import (
     TokenStoreUnwritableError,
 )
 from sage_source.settings import RESOURCE_NAMES
+from sage_source.token_store import open_token_store
 
 # The codes under the names the tests and older callers use; pipelines/exits.py defines them.
 EXIT_OK, EXIT_BUG, EXIT_CONFIG = Exit.OK, Exit.BUG, Exit.CONFIG
@@ -306,7 +307,9 @@ def command_auth(args: argparse.Namespace, out: TextIO) -> int:
     settings = pipeline_settings(**({"redirect_uri": args.redirect_uri} if args.redirect_uri else {}))
     opener = None if args.no_browser else webbrowser.open
     businesses = run_auth(settings, out, open_url=opener, timeout=args.timeout)
-    print(f"Connected. Tokens stored in {settings.token_store} (mode 0600).", file=out)
+    store = open_token_store(settings)  # where run_auth saved them: the file, or the shared database
+    mode = "" if settings.token_store_credentials else " (mode 0600)"
+    print(f"Connected. Tokens stored in {store.location}{mode}.", file=out)
     _print_businesses(businesses, out)
     return EXIT_OK
 

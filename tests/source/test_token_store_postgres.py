@@ -234,6 +234,7 @@ def test_sage_pipeline_auth_and_businesses_use_the_postgresql_store(
     finally:
         out, err = session.finish()
     assert page.status_code == 200 and session.process.returncode == 0, err
+    assert "Tokens stored in the PostgreSQL token store " in out and "(connection 'acme')" in out, out
     stored = row(database, "acme")
     assert stored is not None and stored["saves"] == 1 and not stored["needs_reconsent"]
 
