@@ -6,6 +6,7 @@ build their own with ``fresh_server``), so tests do not depend on each other's o
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from sage_sandbox import SandboxConfig, SandboxServer
 from testkit.marts_builds import Built, load_and_build
 from testkit.openapi import openapi_dir
+from testkit.postgres_server import create_database, postgres_server
 from testkit.sage_http import Api, login
 from testkit.sandboxes import SMALL
 from testkit.small_disk import SmallDisk, small_disk
@@ -86,3 +88,16 @@ def closed_port() -> Iterator[int]:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         yield int(taken.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[dict[str, str]]:
+    """One throwaway PostgreSQL server for the session (``testkit.postgres_server``); its SAGE_PG_*."""
+    with postgres_server() as settings:
+        yield settings
+
+
+@pytest.fixture
+def database(postgres: dict[str, str], request: pytest.FixtureRequest) -> str:
+    """The URL (as the password role ``loader``) of a new database on that server, for this test alone."""
+    return create_database(postgres, re.sub(r"\W", "_", request.node.name)[:60].lower())

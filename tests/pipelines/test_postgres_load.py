@@ -10,7 +10,7 @@ with the sandbox's ground truth that the DuckDB tests make. The marts on Postgre
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import dlt
@@ -23,25 +23,13 @@ from sage_sandbox import SandboxServer
 from testkit.cli_home import new_home
 from testkit.crash_runs import unrecord_load
 from testkit.pipeline_env import Connected, cli, connect, one_error_line, patched_env
-from testkit.postgres_server import LOADER_PASSWORD, available, create_database, postgres_server
+from testkit.postgres_server import LOADER_PASSWORD, available
 from testkit.warehouse import PostgresWarehouse, mismatches
 
 pytestmark = pytest.mark.skipif(not available(), reason="no PostgreSQL: run scripts/ensure_postgres.sh")
 
 Build = Callable[..., SandboxServer]
 CREDENTIALS = "DESTINATION__POSTGRES__CREDENTIALS"
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[dict[str, str]]:
-    with postgres_server() as settings:
-        yield settings
-
-
-@pytest.fixture
-def database(postgres: dict[str, str], request: pytest.FixtureRequest) -> str:
-    """The URL of a new database for this test alone."""
-    return create_database(postgres, re.sub(r"\W", "_", request.node.name)[:60].lower())
 
 
 @pytest.fixture

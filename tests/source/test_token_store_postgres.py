@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import gzip
 import multiprocessing
-import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from sage_source.token_store_postgres import TABLE, PostgresTokenStore
 from testkit.cli_home import new_home, start_auth
 from testkit.pg_token_race import Outcome, Race, work
 from testkit.pipeline_env import PREFIX, cli, connect, patched_env
-from testkit.postgres_server import LOADER_PASSWORD, available, create_database, postgres_server
+from testkit.postgres_server import LOADER_PASSWORD, available
 from testkit.sage_http import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -46,18 +45,6 @@ pytestmark = pytest.mark.skipif(not available(), reason="no PostgreSQL: run scri
 Build = Callable[..., SandboxServer]
 RESOURCES = ["sales_invoices", "contacts"]
 WORKERS = 4
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[dict[str, str]]:
-    with postgres_server() as settings:
-        yield settings
-
-
-@pytest.fixture
-def database(postgres: dict[str, str], request: pytest.FixtureRequest) -> str:
-    """The URL (with the password of the role ``loader``) of a new database for this test alone."""
-    return create_database(postgres, re.sub(r"\W", "_", request.node.name)[:60].lower())
 
 
 def row(url: str, connection: str) -> dict[str, Any] | None:
