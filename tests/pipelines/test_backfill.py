@@ -106,6 +106,7 @@ def test_a_killed_first_load_resumes_at_its_next_window(bench: CrashBench) -> No
         assert position is not None
         edit(sandbox.business(business), "sales_invoices", position, sandbox.clock.now_ts(), notes="Re-sent")
     sandbox.backdate_journal(business, days_ago=199, amount=Decimal("123.45"))
+    sandbox.move_clock(3600)  # down for an hour: far more than the overlap the next reads go back
 
     # The rerun reads only the windows not yet done, and none of the plan's probes again.
     sandbox.counters.reset()
