@@ -37,9 +37,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sage_source.client import SageClient, server_time
+from sage_source.client import SageClient
+from sage_source.listing import ListTooLong
+from sage_source.pages import page_total
 from sage_source.settings import Endpoint
-from sage_source.watermarks import format_time, parse_time, server_moment
+from sage_source.watermarks import format_time, parse_time
 
 BACKFILL = "backfill"  # the key of a backfill's state in a business × resource slot
 # Where the search for a list's oldest date starts: only the windows' sizes depend on it (the first
@@ -112,18 +114,22 @@ def wanted(endpoint: Endpoint, window_rows: int, full_refresh: bool, synced: boo
 
 
 def plan(
-    client: SageClient, endpoint: Endpoint, business_id: str, filters: Mapping[str, Any], window_rows: int
-) -> dict[str, Any] | None:
-    """The windows of a first load, or None when the list is small enough to read whole.
+    client: SageClient,
+    endpoint: Endpoint,
+    business_id: str,
+    filters: Mapping[str, Any],
+    too_long: ListTooLong,
+    *,
+    window_rows: int,
+) -> dict[str, Any]:
+    """The windows of a first load whose listing said it holds ``too_long.total`` rows.
 
-    One request for the list's size, and, for a large list, about fifteen more (one-row pages) to
-    find its oldest date by bisection: nothing in it depends on the order Sage lists rows in."""
-    total, started = _count(client, endpoint.name, business_id, filters)
-    if total is None or total <= window_rows:
-        return None
-    newest = started.date()
+    The size came free with the listing's first page (a list small enough to read whole costs no
+    request more); the oldest date costs about fifteen one-row pages, found by bisection on
+    ``to_date``: nothing here depends on the order Sage lists rows in."""
+    newest = too_long.started.date()
     oldest = _oldest(client, endpoint.name, business_id, filters, newest)
-    return new_state(started, split(oldest, newest, math.ceil(total / window_rows)))
+    return new_state(too_long.started, split(oldest, newest, math.ceil(too_long.total / window_rows)))
 
 
 def split(oldest: date, newest: date, count: int) -> list[Window]:
@@ -137,13 +143,10 @@ def split(oldest: date, newest: date, count: int) -> list[Window]:
     return [Window(first, last) for first, last in zip(firsts, lasts, strict=True)]
 
 
-def _count(
-    client: SageClient, name: str, business_id: str, filters: Mapping[str, Any]
-) -> tuple[int | None, datetime]:
-    """``$total`` of the list under ``filters`` (a page of one row), and the server's time."""
+def _count(client: SageClient, name: str, business_id: str, filters: Mapping[str, Any]) -> int:
+    """``$total`` of the list under ``filters`` (asked with a page of one row)."""
     response = client.get(name, {**filters, "items_per_page": 1}, business_id)
-    total = response.json().get("$total")
-    return (int(total) if total is not None else None), server_moment(server_time(response))
+    return int(page_total(response.content) or response.json().get("$total") or 0)
 
 
 def _oldest(
@@ -153,8 +156,7 @@ def _oldest(
     low, high = EARLIEST, newest
     while low < high:
         middle = low + (high - low) // 2
-        total, _ = _count(client, name, business_id, {**filters, "to_date": middle.isoformat()})
-        if total:
+        if _count(client, name, business_id, {**filters, "to_date": middle.isoformat()}):
             high = middle
         else:
             low = middle + timedelta(days=1)

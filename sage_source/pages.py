@@ -42,6 +42,14 @@ class Page:
 
 
 _NEXT = re.compile(rb'^\s*\{[^{\[]*?"\$next"\s*:\s*(null|"(?:[^"\\]|\\.)*")')
+_TOTAL = re.compile(rb'^\s*\{[^{\[]*?"\$total"\s*:\s*(\d+)')
+
+
+def page_total(body: bytes) -> int | None:
+    """A page's ``$total`` (the rows its listing holds) without parsing the page; None if it has
+    none where Sage's envelope puts it (among the scalar fields before ``$items``)."""
+    found = _TOTAL.match(body)
+    return int(found.group(1)) if found is not None else None
 
 
 def next_link(body: bytes, endpoint: str) -> str | None:

@@ -32,7 +32,7 @@ from sage_source.backfill import BACKFILL, Backfill, plan, wanted
 from sage_source.batch import Batch
 from sage_source.client import SageClient, server_time
 from sage_source.deletions import sweep, tombstones
-from sage_source.listing import Listing, Read, deleted_ids, listed_ids, read_listing
+from sage_source.listing import Listing, ListTooLong, Read, deleted_ids, listed_ids, read_listing
 from sage_source.outcomes import LOADED, UNIT_ERRORS, Outcome, report, unit_failure
 from sage_source.pages import PageReader
 from sage_source.rows import singleton_rows
@@ -133,10 +133,9 @@ def sync_list(
     """One business of a list resource: steps 1–4 of the module docstring (or one window of a
     first load in windows)."""
     options = run.options
-    if wanted(endpoint, options.window_rows, options.full_refresh, cursor.synced):
-        window = yield from _backfill(run, endpoint, reader, business_id, cursor)
-        if window is not None:
-            return window
+    windowed = wanted(endpoint, options.window_rows, options.full_refresh, cursor.synced)
+    if windowed and BACKFILL in cursor.slot:
+        return (yield from _backfill(run, endpoint, reader, business_id, cursor))
     loaded_before = cursor.synced
     if options.full_refresh:
         cursor.reset()
@@ -157,7 +156,13 @@ def sync_list(
         listed_ids=[] if sweeping else None,
     )
 
-    read = yield from read_listing(listing, params)
+    try:
+        read = yield from read_listing(listing, params, most=options.window_rows if windowed else None)
+    except ListTooLong as too_long:  # a first load too big for one go: in windows, from now
+        filters = {"updated_or_created_since": since} if since is not None else {}
+        rows = options.window_rows
+        cursor.slot[BACKFILL] = plan(run.client, endpoint, business_id, filters, too_long, window_rows=rows)
+        return (yield from _backfill(run, endpoint, reader, business_id, cursor))
     started = read.started or datetime.now(UTC)
     vouched = started  # how far the rows read can vouch for (see ``watermark``)
     if endpoint.incremental and read.pages > 1:
@@ -181,9 +186,8 @@ def sync_list(
 
 def _backfill(
     run: ResourceSync, endpoint: Endpoint, reader: PageReader, business_id: str, cursor: Cursor
-) -> Generator[Any, None, Read | None]:
-    """The next window of a first load in windows (planned now if it is not yet); None when the
-    list is small enough to be read whole as usual.
+) -> Generator[Any, None, Read]:
+    """The next window of a first load in windows.
 
     No second read of rows changed while paging, no delete feed: the first incremental read after
     the last window starts from when the backfill began, which covers both."""
@@ -191,11 +195,6 @@ def _backfill(
     start = cursor.updated_since(run.options.overlap, run.options.start_date)
     if start is not None:
         filters["updated_or_created_since"] = start
-    if BACKFILL not in cursor.slot:
-        planned = plan(run.client, endpoint, business_id, filters, run.options.window_rows)
-        if planned is None:
-            return None
-        cursor.slot[BACKFILL] = planned
     backfill = Backfill(cursor.slot[BACKFILL])
     number, window = backfill.done + 1, backfill.next_window
     # Windows after the first may hold a row an earlier window loaded (its date moved): its child
