@@ -362,11 +362,13 @@ def _load(
         pipeline.run(sage_accounting(**arguments), **formats)
         trace = pipeline.last_trace
         info = trace.last_load_info if trace else None
-        duplicates = duplicate_keys(pipeline, [*checked, *(info.loads_ids if info else [])])
+        counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
+        # Packages a killed run left wrote tables unknown here: every table is checked for them.
+        written = None if checked else set(counts)
+        duplicates = duplicate_keys(pipeline, [*checked, *(info.loads_ids if info else [])], written)
         if duplicates:
             raise DuplicateKeysError(duplicates)
         checked = []
-        counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
         rows.update({table: count for table, count in counts.items() if not table.startswith("_dlt")})
         before, backfilling = backfilling, _backfills(pipeline, settings)
         if not backfilling or backfilling == before:

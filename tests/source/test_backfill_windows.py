@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from sage_source.backfill import Backfill, Window, new_state, split, unfinished
 from sage_source.pages import page_total
+from sage_source.settings import ENDPOINTS
 from sage_source.watermarks import parse_time
+from testkit.swagger_rules import swagger
 
 DAYS = st.dates(min_value=date(1990, 1, 1), max_value=date(2030, 12, 31))
 
@@ -60,3 +62,15 @@ def test_a_pages_total_is_read_without_parsing_the_page() -> None:
     assert page_total(b'{"$total": 1234, "$page": 1, "$next": null, "$items": [{"$total": 5}]}') == 1234
     assert page_total(b'{"$items": [{"$total": 5}], "$total": 7}') == 7  # elsewhere: parsed
     assert page_total(b'{"$items": []}') is None
+
+
+def test_the_dated_lists_are_those_sage_filters_by_date() -> None:
+    """``dated`` in the endpoint table is Sage's ``from_date``/``to_date`` on the list, except on
+    ``/ledger_accounts``, where they bound the balance details, not the rows listed."""
+    paths = swagger()["paths"]
+    filtered = {
+        e.name
+        for e in ENDPOINTS
+        if {"from_date", "to_date"} <= {p.get("name") for p in paths[f"/{e.name}"]["get"]["parameters"]}
+    }
+    assert {e.name for e in ENDPOINTS if e.dated} == filtered - {"ledger_accounts"}
