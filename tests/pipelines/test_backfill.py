@@ -3,7 +3,8 @@
 The real CLI loads a sandbox business whose dated lists are larger than ``backfill_window_rows``
 (:mod:`sage_source.backfill`), so each list is read a window of dates per pass and each pass is
 loaded on its own. The run is killed (SIGKILL) once two passes are committed. While it is down,
-an invoice of the oldest window (already loaded) is edited and a journal is back-dated into it.
+an invoice of the oldest window (already loaded) is edited, another is re-dated into the last
+window (so it is read twice) and a journal is back-dated into the oldest window.
 The rerun must read only the windows not yet done (counted by the sandbox's request counters,
 against each window's pages), leave the edited invoice as the killed run loaded it (no window read
 twice), and the next incremental run must bring the warehouse to equal the sandbox row for row.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -98,13 +100,18 @@ def test_a_killed_first_load_resumes_at_its_next_window(bench: CrashBench) -> No
     left = backfills(bench)
     assert all(0 < b.done < len(b.windows) for b in left.values()), {n: b.state for n, b in left.items()}
 
-    # While it is down: an invoice of the first window (loaded) is edited, a journal back-dated into it.
-    oldest = min(sandbox.ground_truth(business)["sales_invoices"], key=lambda row: row["date"])
+    # While it is down: an invoice of the first window (loaded) is edited, another is re-dated into
+    # the last window (not read yet: it will be read twice, and must be held once), and a journal is
+    # back-dated into the first window.
+    oldest, second = sorted(sandbox.ground_truth(business)["sales_invoices"], key=lambda row: row["date"])[:2]
+    today = datetime.fromtimestamp(sandbox.clock.now_ts(), UTC).date().isoformat()
     with sandbox.lock:
-        invoices = sandbox.business(business)["sales_invoices"]
-        position = invoices.position_of(oldest["id"])
-        assert position is not None
-        edit(sandbox.business(business), "sales_invoices", position, sandbox.clock.now_ts(), notes="Re-sent")
+        books = sandbox.business(business)
+        now = sandbox.clock.now_ts()
+        for row, change in ((oldest, {"notes": "Re-sent"}), (second, {"date": today})):
+            position = books["sales_invoices"].position_of(row["id"])
+            assert position is not None
+            edit(books, "sales_invoices", position, now, **change)
     sandbox.backdate_journal(business, days_ago=199, amount=Decimal("123.45"))
     sandbox.move_clock(3600)  # down for an hour: far more than the overlap the next reads go back
 
@@ -119,6 +126,8 @@ def test_a_killed_first_load_resumes_at_its_next_window(bench: CrashBench) -> No
     with Warehouse(bench.database) as warehouse:
         loaded = warehouse.rows("sales_invoices", "id = ?", [oldest["id"]])
         assert [row["notes"] for row in loaded] == [oldest["notes"]]  # its window was not read again
+        moved = warehouse.rows("sales_invoices", "id = ?", [second["id"]])
+        assert [str(row["date"]) for row in moved] == [today]  # read again in its new window, held once
         assert mismatches(warehouse, sandbox, resources=RESOURCES)  # the edit is not in yet
     assert not duplicate_keys(bench.database)
 

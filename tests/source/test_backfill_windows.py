@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sage_source.backfill import Backfill, Window, new_state, split, unfinished
+from sage_source.outcomes import FAILED, LOADED, Outcome, per_unit
 from sage_source.pages import page_total
 from sage_source.settings import ENDPOINTS
 from sage_source.watermarks import parse_time
@@ -74,3 +75,18 @@ def test_the_dated_lists_are_those_sage_filters_by_date() -> None:
         if {"from_date", "to_date"} <= {p.get("name") for p in paths[f"/{e.name}"]["get"]["parameters"]}
     }
     assert {e.name for e in ENDPOINTS if e.dated} == filtered - {"ledger_accounts"}
+
+
+def test_a_run_in_passes_reports_one_outcome_per_business_and_resource() -> None:
+    """Each pass of a first load in windows records its outcome; the run's is the last pass's,
+    with the rows and requests of all."""
+    first, last = parse_time("2026-01-01T10:00:00Z"), parse_time("2026-01-01T10:05:00Z")
+    passes = [
+        Outcome("b1", "sales_invoices", last, FAILED, http_status=503, rows=0, requests=9),
+        Outcome("b1", "sales_invoices", first, LOADED, rows=150, requests=4),
+        Outcome("b1", "contacts", first, LOADED, rows=30, requests=1),
+    ]
+    assert per_unit(passes) == (
+        Outcome("b1", "contacts", first, LOADED, rows=30, requests=1),
+        Outcome("b1", "sales_invoices", last, FAILED, http_status=503, rows=150, requests=13),
+    )
