@@ -1,0 +1,38 @@
+"""Which businesses each connection reaches: Sage's ``/businesses``, asked through our own client.
+
+One connection that cannot be asked (its chain needs re-consent, Sage is down for its user) costs
+only that connection its discovery this time: the others are still listed, and the failure is
+returned, in words, for the sensor's log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipelines.settings import pipeline_settings
+from sage_source.config import SagePipelineConfiguration
+from sage_source.connection import SageConnection
+from sage_source.connections import connection_names, connection_settings
+
+
+@dataclass(frozen=True)
+class Discovered:
+    businesses: dict[str, list[str]] = field(default_factory=dict)  # connection -> business ids
+    failures: dict[str, str] = field(default_factory=dict)  # connection -> what went wrong
+
+
+def every_connection() -> list[str]:
+    """Every connection declared (config sections, token store rows, token files)."""
+    return connection_names(pipeline_settings())
+
+
+def discover(connections: list[str]) -> Discovered:
+    found = Discovered()
+    for name in connections:
+        try:
+            settings = connection_settings(name, SagePipelineConfiguration)
+            with SageConnection(settings) as connection:
+                found.businesses[name] = [str(b["id"]) for b in connection.businesses()]
+        except Exception as error:  # one connection's failure is its own (module docstring)
+            found.failures[name] = f"{type(error).__name__}: {error}"
+    return found
