@@ -58,11 +58,20 @@ from pipelines.pending import finish_pending
 from pipelines.settings import pipeline_settings
 from pipelines.warehouse_server import check_connection, warehouse_lock
 from sage_source import sage_accounting
+from sage_source.connections import DEFAULT_CONNECTION
 from sage_source.outcomes import FAILED, SKIPPED, Outcome
 from sage_source.tables import BUSINESS_ID, OUTCOMES_TABLE, RESOURCE, RUN_STARTED_AT
 
 log = logging.getLogger("sage_pipeline")
 PIPELINE_NAME = "sage_accounting"
+
+
+def connection_pipeline_name(connection: str | None) -> str:
+    """The pipeline a connection runs by default: its own, so its dlt state, run lock and DuckDB file
+    (``<pipeline_name>.duckdb``) are never another connection's. ``default`` keeps the old name."""
+    return PIPELINE_NAME if connection in (None, DEFAULT_CONNECTION) else f"{PIPELINE_NAME}_{connection}"
+
+
 # DuckDB caches up to 80% of RAM while it loads; at a million invoices that is gigabytes for no
 # gain (the load is no faster: benchmarks/pipeline_throughput.py). Capped, it spills to disk.
 DUCKDB_MEMORY_LIMIT = "512MB"
@@ -94,6 +103,7 @@ class RunRequest:
     dbt_project_dir: str | None = None  # default: the dbt project installed with us (dbt_models/)
     as_of_date: str | None = None  # the marts' "today" (default: the date the books were read)
     strict: bool | None = None  # a skipped business × resource fails the run (None: the setting)
+    connection: str | None = None  # which connection's tokens and settings (None: the setting, "default")
 
 
 @dataclass(frozen=True)
@@ -235,6 +245,7 @@ def source_arguments(request: RunRequest) -> dict[str, Any]:
         "business_ids": request.business_ids,
         "start_date": request.start_date,
         "full_refresh": request.full_refresh or None,
+        "connection_name": request.connection,
     }
     return {**{name: value for name, value in given.items() if value is not None}, **request.source_options}
 

@@ -157,7 +157,8 @@ class SageClient:
             # SageAuth already refreshed once and re-sent: Sage refuses even a new token.
             raise ReauthorizationError(
                 f"GET {target.path} was refused with a freshly refreshed token: {_describe(response)}; "
-                "access may have been withdrawn from this user"
+                "access may have been withdrawn from this user",
+                self.settings.connection_name,
             )
         if response.status_code >= 400:
             raise SageApiError(f"GET {target.path}: {_describe(response)}", response.status_code)

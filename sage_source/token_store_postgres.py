@@ -33,7 +33,8 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from types import TracebackType
 
 import psycopg2
@@ -141,7 +142,9 @@ class PostgresTokenStore:
             return None
         data, needs_reconsent, reason = row
         if needs_reconsent:
-            raise ReauthorizationError(f"connection {self.connection_name!r} needs a new consent: {reason}")
+            raise ReauthorizationError(
+                f"connection {self.connection_name!r} needs a new consent: {reason}", self.connection_name
+            )
         if data is None:
             return None
         try:
@@ -208,6 +211,38 @@ class PostgresTokenStore:
 
     def _failed(self, error: Exception, consequence: str) -> TokenStoreUnavailableError:
         return TokenStoreUnavailableError(f"{self.location} failed ({_first_line(error)}); {consequence}")
+
+
+@dataclass(frozen=True)
+class StoredConnection:
+    """One row of the store as ``sage-pipeline connections`` shows it: never its tokens."""
+
+    name: str
+    has_tokens: bool
+    needs_reconsent: bool
+    reason: str | None
+    saved_at: datetime
+
+
+def connection_rows(url: str) -> list[StoredConnection]:
+    """Every connection the store at ``url`` holds, by name; none when its table is not made yet."""
+    store = PostgresTokenStore(url, "")
+    connection = store._connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (TABLE,))
+            made = cursor.fetchone()
+            if not (made and made[0]):
+                return []
+            cursor.execute(
+                f"SELECT connection, token_set IS NOT NULL, needs_reconsent, reconsent_reason, updated_at "
+                f"FROM {TABLE} ORDER BY connection"
+            )
+            return [StoredConnection(*row) for row in cursor.fetchall()]
+    except psycopg2.Error as error:
+        raise store._failed(error, "the connections it holds could not be listed") from None
+    finally:
+        _close(connection)
 
 
 class PostgresPendingSave:
