@@ -32,11 +32,16 @@ def warehouse_from_environment() -> SageWarehouse:
     return SageWarehouse(**given)
 
 
-defs = Definitions(
-    assets=[sage_tables, sage_marts],
-    jobs=[load_job, marts_job],
-    schedules=[sage_hourly],
-    sensors=[sage_businesses, sage_marts_due],
-    resources={"warehouse": warehouse_from_environment()},
-    executor=multiprocess_executor,
-)
+def definitions(warehouse: SageWarehouse) -> Definitions:
+    """Every Sage definition, with ``warehouse`` as the resource the assets write through."""
+    return Definitions(
+        assets=[sage_tables, sage_marts],
+        jobs=[load_job, marts_job],
+        schedules=[sage_hourly],
+        sensors=[sage_businesses, sage_marts_due],
+        resources={"warehouse": warehouse},
+        executor=multiprocess_executor,
+    )
+
+
+defs = definitions(warehouse_from_environment())

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipelines.settings import pipeline_settings
-from sage_source.config import SagePipelineConfiguration
 from sage_source.connection import SageConnection
-from sage_source.connections import connection_names, connection_settings
+from sage_source.connections import connection_names
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,7 @@ def discover(connections: list[str]) -> Discovered:
     found = Discovered()
     for name in connections:
         try:
-            settings = connection_settings(name, SagePipelineConfiguration)
-            with SageConnection(settings) as connection:
+            with SageConnection(pipeline_settings(connection_name=name)) as connection:
                 found.businesses[name] = [str(b["id"]) for b in connection.businesses()]
         except Exception as error:  # one connection's failure is its own (module docstring)
             found.failures[name] = f"{type(error).__name__}: {error}"

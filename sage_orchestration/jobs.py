@@ -27,7 +27,6 @@ def _tags(partition_key: str) -> Mapping[str, str]:
 load_job = define_asset_job(
     "sage_load",
     selection=[sage_tables],
-    partitions_def=LOADS,
     config=PartitionedConfig(
         LOADS, run_config_for_partition_key_fn=_no_config, tags_for_partition_key_fn=_tags
     ),
@@ -35,7 +34,6 @@ load_job = define_asset_job(
 marts_job = define_asset_job(
     "sage_build_marts",
     selection=[sage_marts],
-    partitions_def=CONNECTIONS,
     config=PartitionedConfig(
         CONNECTIONS, run_config_for_partition_key_fn=_no_config, tags_for_partition_key_fn=_tags
     ),
