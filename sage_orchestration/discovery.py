@@ -1,4 +1,5 @@
-"""Which businesses each connection reaches: Sage's ``/businesses``, asked through our own client.
+"""Which businesses each connection loads: Sage's ``/businesses``, asked through our own client, less
+those its ``business_ids`` setting leaves out (when it names any).
 
 One connection that cannot be asked (its chain needs re-consent, Sage is down for its user) costs
 only that connection its discovery this time: the others are still listed, and the failure is
@@ -29,8 +30,11 @@ def discover(connections: list[str]) -> Discovered:
     found = Discovered()
     for name in connections:
         try:
-            with SageConnection(pipeline_settings(connection_name=name)) as connection:
-                found.businesses[name] = [str(b["id"]) for b in connection.businesses()]
+            settings = pipeline_settings(connection_name=name)
+            with SageConnection(settings) as connection:
+                listed = [str(b["id"]) for b in connection.businesses()]
+            chosen = settings.business_ids
+            found.businesses[name] = [b for b in listed if b in chosen] if chosen else listed
         except Exception as error:  # one connection's failure is its own (module docstring)
             found.failures[name] = f"{type(error).__name__}: {error}"
     return found

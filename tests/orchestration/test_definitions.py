@@ -5,11 +5,13 @@ Two connections, each its own Sage user with its own token chain (two logins) an
 finds exactly each one's businesses, a load of one partition of each fills each connection's own
 DuckDB file equal to its sandbox's books, the marts build over a connection once all its businesses
 have loaded, and every run carries its connection's tag. One load runs under the multiprocess
-executor, as ``dagster dev`` runs it, from the module the README names.
+executor, as ``dagster dev`` runs it, from the module the README names. The tests share one Dagster
+instance and warehouse folder and build on each other in file order (loads, then the marts over them).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +135,30 @@ def test_sensor_adds_exactly_each_connections_businesses(setup: Setup) -> None:
     again = sage_businesses(build_sensor_context(instance=setup.instance))
     assert isinstance(again, SensorResult)
     assert not again.dynamic_partitions_requests and not again.run_requests  # nothing new
+
+
+def test_sensor_keeps_to_business_ids_and_one_connections_failure_is_its_own(
+    setup: Setup, tmp_path: Path
+) -> None:
+    chosen = setup.acme.sandbox.business_ids[1]
+    # Token files away from the shared one's folder, so later tests do not find these connections.
+    more = {
+        f"{PREFIX}CONNECTIONS__GAMMA__TOKEN_STORE": str(tmp_path / "gamma.json"),
+        f"{PREFIX}CONNECTIONS__DEAD__TOKEN_STORE": str(tmp_path / "dead.json"),
+        f"{PREFIX}CONNECTIONS__GAMMA__REFRESH_TOKEN": str(login(setup.acme.urls)["refresh_token"]),
+        f"{PREFIX}CONNECTIONS__GAMMA__BUSINESS_IDS": json.dumps([chosen]),
+        f"{PREFIX}CONNECTIONS__DEAD__REFRESH_TOKEN": "a-token-sage-never-issued",
+    }
+    with patched_env(more), instance_for_test() as instance:
+        result = sage_businesses(build_sensor_context(instance=instance))
+    assert isinstance(result, SensorResult)
+    added = {
+        key for request in result.dynamic_partitions_requests or [] for key in request.partition_keys or []
+    }
+    assert partition_key("gamma", chosen) in added
+    assert not any(key.startswith("gamma|") and key != partition_key("gamma", chosen) for key in added)
+    assert not any(key.startswith("dead") for key in added)  # refused by Sage: logged, the others go on
+    assert _expected_keys(setup) <= added
 
 
 def test_loads_of_two_connections_equal_their_books_and_carry_their_tag(setup: Setup) -> None:
