@@ -22,7 +22,6 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     Backoff,
-    Failure,
     Jitter,
     MaterializeResult,
     MetadataValue,
@@ -30,8 +29,9 @@ from dagster import (
     asset,
 )
 
+from pipelines.exits import Exit
 from pipelines.runner import build_marts_only, run
-from sage_orchestration.failures import failure
+from sage_orchestration.failures import failed, failure
 from sage_orchestration.partitions import CONNECTIONS, LOADS, split_key
 from sage_orchestration.warehouse import SageWarehouse
 from sage_source.outcomes import FAILED, LOADED, SKIPPED
@@ -69,7 +69,7 @@ def sage_tables(context: AssetExecutionContext, warehouse: SageWarehouse) -> Mat
     }
     if report.incomplete:  # loaded what it could; the rest is asked for again by the retry
         names = ", ".join(f"{u.resource} ({u.outcome}: {u.message})" for u in report.incomplete)
-        raise Failure(description=f"not loaded: {names}", metadata=metadata)
+        raise failed(Exit.SAGE, f"not loaded: {names}", metadata)
     return MaterializeResult(metadata=metadata)
 
 
@@ -100,8 +100,6 @@ def sage_marts(context: AssetExecutionContext, warehouse: SageWarehouse) -> Mate
         "summary": MetadataValue.text(report.summary()),
     }
     if not report.ok:
-        failures = MetadataValue.md("\n".join(f"* {line}" for line in report.failures))
-        raise Failure(
-            description=report.summary(), metadata={**metadata, "failures": failures}, allow_retries=False
-        )
+        metadata["failures"] = MetadataValue.md("\n".join(f"* {line}" for line in report.failures))
+        raise failed(Exit.MARTS, report.summary(), metadata)
     return MaterializeResult(metadata=metadata)

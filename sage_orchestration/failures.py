@@ -17,10 +17,16 @@ from pipelines.exits import Exit
 FINAL = frozenset({Exit.CONFIG, Exit.REAUTH, Exit.MARTS})
 
 
-def failure(error: Exception, metadata: dict[str, MetadataValue] | None = None) -> Failure:
+def failure(error: Exception) -> Failure:
+    """``error`` as the CLI would exit with it."""
     code, line = classify(error)
+    return failed(Exit(code), line)
+
+
+def failed(code: Exit, line: str, metadata: dict[str, MetadataValue] | None = None) -> Failure:
+    """A step's failure, with the exit code ``sage-pipeline`` would give it; retried unless ``FINAL``."""
     return Failure(
-        description=f"exit {code} ({Exit(code).name.lower()}): {line}",
-        metadata={**(metadata or {}), "exit_code": MetadataValue.int(code)},
+        description=f"exit {int(code)} ({code.name.lower()}): {line}",
+        metadata={**(metadata or {}), "exit_code": MetadataValue.int(int(code))},
         allow_retries=code not in FINAL,
     )

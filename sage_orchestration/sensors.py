@@ -1,10 +1,11 @@
-"""When things run besides the hour: new businesses are found, and a connection's marts are due.
+"""When things run besides the hour: businesses come and go, and a connection's marts are due.
 
-* :func:`sage_businesses` asks each connection's ``/businesses`` (:mod:`.discovery`) and adds the
-  partitions it does not know yet, with a first load for each. A business that is no longer listed
-  keeps its partition (its materializations and their history stay readable); its hourly load then
-  fails at once, without retries, saying the business is not among the user's (exit 2). Delete its
-  partition in the UI once that is meant.
+* :func:`sage_businesses` asks each connection's ``/businesses`` (:mod:`.discovery`), adds the
+  partitions it does not know yet, with a first load for each, and deletes those of a connection
+  that listed its businesses but no longer lists theirs (access revoked, or left out of its
+  ``business_ids``): otherwise their hourly loads would fail for good and hold the connection's
+  marts back. The rows they loaded stay in the warehouse, their runs in Dagster's history. A
+  connection that could not be asked, or is no longer configured, keeps its partitions.
 * :func:`sage_marts_due` requests a connection's marts once every one of its businesses has loaded
   since they were last built, so the marts are never built over half a round of loads. A business
   whose loads keep failing holds its connection's marts back, visibly (the marts go stale).
@@ -15,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dagster import (
+    AddDynamicPartitionsRequest,
     AssetKey,
     AssetRecordsFilter,
     DagsterInstance,
     DefaultSensorStatus,
+    DeleteDynamicPartitionsRequest,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
@@ -41,21 +44,29 @@ from sage_orchestration.partitions import (
 
 @sensor(job=load_job, minimum_interval_seconds=15 * 60, default_status=DefaultSensorStatus.RUNNING)
 def sage_businesses(context: SensorEvaluationContext) -> SensorResult:
-    """New connection × business partitions, from each connection's ``/businesses``."""
+    """Connection × business partitions as each connection's ``/businesses`` lists them."""
     found = discover(every_connection())
     for connection, why in found.failures.items():
         context.log.warning(f"connection {connection}: its businesses could not be listed: {why}")
-    known = set(context.instance.get_dynamic_partitions(LOADS_NAME))
-    known_connections = set(context.instance.get_dynamic_partitions(CONNECTIONS_NAME))
-    new = [
-        key
+    listed = {
+        partition_key(connection, business)
         for connection, businesses in found.businesses.items()
-        for key in (partition_key(connection, business) for business in businesses)
-        if key not in known
-    ]
-    new_connections = [name for name in found.businesses if name not in known_connections]
-    requests = [CONNECTIONS.build_add_request(new_connections)] if new_connections else []
-    requests += [LOADS.build_add_request(new)] if new else []
+        for business in businesses
+    }
+    known = set(context.instance.get_dynamic_partitions(LOADS_NAME))
+    new = sorted(listed - known)
+    gone = sorted(key for key in known - listed if connection_of(key) in found.businesses)
+    new_connections = sorted(
+        set(found.businesses) - set(context.instance.get_dynamic_partitions(CONNECTIONS_NAME))
+    )
+    requests: list[AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest] = []
+    if new_connections:
+        requests.append(CONNECTIONS.build_add_request(new_connections))
+    if new:
+        requests.append(LOADS.build_add_request(new))
+    if gone:
+        requests.append(LOADS.build_delete_request(gone))
+        context.log.info(f"no longer listed, partitions deleted: {', '.join(gone)}")
     return SensorResult(
         run_requests=[RunRequest(partition_key=key, tags=run_tags(connection_of(key))) for key in new],
         dynamic_partitions_requests=requests,

@@ -22,6 +22,7 @@ from dagster import (
     AssetKey,
     DagsterInstance,
     Definitions,
+    DeleteDynamicPartitionsRequest,
     RunRequest,
     SensorResult,
     build_schedule_context,
@@ -90,7 +91,17 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 def _apply(instance: DagsterInstance, result: SensorResult) -> None:
     """What the daemon does with a sensor's partition requests."""
     for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys or []))
+        if isinstance(request, DeleteDynamicPartitionsRequest):
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
+        else:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+
+
+def _sensed(instance: DagsterInstance) -> SensorResult:
+    result = sage_businesses(build_sensor_context(instance=instance))
+    assert isinstance(result, SensorResult)
+    return result
 
 
 def _expected_keys(setup: Setup) -> set[str]:
@@ -116,8 +127,7 @@ def test_definitions_load_and_dagster_yaml_limits_each_connection(tmp_path: Path
 
 
 def test_sensor_adds_exactly_each_connections_businesses(setup: Setup) -> None:
-    result = sage_businesses(build_sensor_context(instance=setup.instance))
-    assert isinstance(result, SensorResult)
+    result = _sensed(setup.instance)
     added = {
         (request.partitions_def_name, key)
         for request in result.dynamic_partitions_requests or []
@@ -132,37 +142,42 @@ def test_sensor_adds_exactly_each_connections_businesses(setup: Setup) -> None:
     assert first_loads == {key: {CONNECTION_TAG: key.split("|")[0]} for key in _expected_keys(setup)}
     _apply(setup.instance, result)
 
-    again = sage_businesses(build_sensor_context(instance=setup.instance))
-    assert isinstance(again, SensorResult)
+    again = _sensed(setup.instance)
     assert not again.dynamic_partitions_requests and not again.run_requests  # nothing new
 
 
-def test_sensor_keeps_to_business_ids_and_one_connections_failure_is_its_own(
+def test_sensor_follows_business_ids_and_one_connections_failure_is_its_own(
     setup: Setup, tmp_path: Path
 ) -> None:
-    chosen = setup.acme.sandbox.business_ids[1]
+    kept, dropped = (partition_key("gamma", b) for b in setup.acme.sandbox.business_ids)
     # Token files away from the shared one's folder, so later tests do not find these connections.
     more = {
         f"{PREFIX}CONNECTIONS__GAMMA__TOKEN_STORE": str(tmp_path / "gamma.json"),
-        f"{PREFIX}CONNECTIONS__DEAD__TOKEN_STORE": str(tmp_path / "dead.json"),
         f"{PREFIX}CONNECTIONS__GAMMA__REFRESH_TOKEN": str(login(setup.acme.urls)["refresh_token"]),
-        f"{PREFIX}CONNECTIONS__GAMMA__BUSINESS_IDS": json.dumps([chosen]),
+        f"{PREFIX}CONNECTIONS__DEAD__TOKEN_STORE": str(tmp_path / "dead.json"),
         f"{PREFIX}CONNECTIONS__DEAD__REFRESH_TOKEN": "a-token-sage-never-issued",
     }
     with patched_env(more), instance_for_test() as instance:
-        result = sage_businesses(build_sensor_context(instance=instance))
-    assert isinstance(result, SensorResult)
-    added = {
-        key for request in result.dynamic_partitions_requests or [] for key in request.partition_keys or []
-    }
-    assert partition_key("gamma", chosen) in added
-    assert not any(key.startswith("gamma|") and key != partition_key("gamma", chosen) for key in added)
-    assert not any(key.startswith("dead") for key in added)  # refused by Sage: logged, the others go on
-    assert _expected_keys(setup) <= added
+        result = _sensed(instance)
+        added = {
+            key for request in result.dynamic_partitions_requests or [] for key in request.partition_keys
+        }
+        assert {kept, dropped} | _expected_keys(setup) <= added
+        assert not any(key.startswith("dead") for key in added)  # Sage refused it: logged, the others go on
+        _apply(instance, result)
+
+        # gamma's section now names one business: the other's partition goes, nothing else does.
+        with patched_env({f"{PREFIX}CONNECTIONS__GAMMA__BUSINESS_IDS": json.dumps([kept.split("|")[1]])}):
+            again = _sensed(instance)
+        assert [
+            (type(request).__name__, list(request.partition_keys))
+            for request in again.dynamic_partitions_requests or []
+        ] == [("DeleteDynamicPartitionsRequest", [dropped])]
+        assert not again.run_requests
 
 
 def test_loads_of_two_connections_equal_their_books_and_carry_their_tag(setup: Setup) -> None:
-    _apply(setup.instance, sage_businesses(build_sensor_context(instance=setup.instance)))  # type: ignore[arg-type]
+    _apply(setup.instance, _sensed(setup.instance))
     load = setup.defs().resolve_job_def("sage_load")
     for name, server in setup.servers.items():
         business = server.sandbox.business_ids[0]
