@@ -4,9 +4,10 @@ Two connections, each its own Sage user with its own token chain (two logins) an
 (``acme`` on seed 7, ``beta`` on seed 3, whose section points at the second sandbox): the sensor
 finds exactly each one's businesses, a load of one partition of each fills each connection's own
 DuckDB file equal to its sandbox's books, the marts build over a connection once all its businesses
-have loaded, and every run carries its connection's tag. One load runs under the multiprocess
-executor, as ``dagster dev`` runs it, from the module the README names. The tests share one Dagster
-instance and warehouse folder and build on each other in file order (loads, then the marts over them).
+have loaded, and every run carries its connection's tag; one load goes to PostgreSQL through a
+destination named per connection. One load runs under the multiprocess executor, as ``dagster dev``
+runs it, from the module the README names. The tests share one Dagster instance and warehouse folder
+and build on each other in file order (loads, then the marts over them).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from sage_sandbox import SandboxConfig, SandboxServer
 from testkit.pipeline_env import PREFIX, patched_env, sage_env
 from testkit.sage_http import login
 from testkit.sandboxes import SMALL
-from testkit.warehouse import Warehouse, mismatches
+from testkit.warehouse import PostgresWarehouse, Warehouse, mismatches
 
 BOOKS = {"invoices": 30, "history_days": 60}  # small books: every resource, quick on two cores
 
@@ -189,6 +190,26 @@ def test_loads_of_two_connections_equal_their_books_and_carry_their_tag(setup: S
             loaded = {row["business_id"] for row in warehouse.rows("businesses")}
             assert loaded == {business}  # one connection's dataset holds only its own books
     assert not (setup.folder / "pipelines" / "sage_acme_marts").exists()  # no marts asked for yet
+
+
+def test_a_load_into_postgres_through_a_destination_named_per_connection(setup: Setup, database: str) -> None:
+    """``pg_{connection}``: each connection's own database (README), here acme's, row for row."""
+    _apply(setup.instance, _sensed(setup.instance))
+    business = setup.acme.sandbox.business_ids[0]
+    named = {
+        "DESTINATION__PG_ACME__DESTINATION_TYPE": "postgres",
+        "DESTINATION__PG_ACME__CREDENTIALS": database,
+    }
+    warehouse = SageWarehouse(folder=str(setup.folder / "pg"), destination="pg_{connection}")
+    with patched_env(named):
+        result = (
+            definitions(warehouse)
+            .resolve_job_def("sage_load")
+            .execute_in_process(partition_key=partition_key("acme", business), instance=setup.instance)
+        )
+    assert result.success
+    with PostgresWarehouse(database, dataset="sage_acme") as loaded:
+        assert mismatches(loaded, setup.acme.sandbox, business_ids=[business]) == []
 
 
 def test_marts_follow_a_connection_once_all_its_businesses_loaded(setup: Setup) -> None:
