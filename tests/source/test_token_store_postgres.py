@@ -32,6 +32,7 @@ from testkit.cli_home import new_home, start_auth
 from testkit.pg_token_race import Outcome, Race, work
 from testkit.pipeline_env import PREFIX, cli, connect, patched_env
 from testkit.postgres_server import LOADER_PASSWORD, available
+from testkit.refresh_kills import kill_refreshing_workers
 from testkit.sage_http import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -271,3 +272,15 @@ def test_a_vanished_holder_frees_the_row_after_the_hold_limit(database: str) -> 
     # The server ended the silent session once it had held the row idle for the hold limit; without
     # the limit this waits the whole 30 s and fails (as it would for two hours in production).
     assert waited < hold_limit + 5, waited
+
+
+def test_a_worker_killed_mid_refresh_loses_its_chain_only_after_sage_answered(
+    fresh_server: Build, database: str
+) -> None:
+    # Workers refreshing back to back, SIGKILLed at random moments: most die waiting for the row or
+    # for Sage, and their chains must live on; one that dies after Sage rotated the token and before
+    # the commit takes the new token with it (benchmarks/refresh_kills.py measures how often).
+    server = fresh_server(invoices=5, history_days=30, frozen_clock=False)
+    figures = kill_refreshing_workers(server, database, kills=8)
+    assert figures.kills == 8 and figures.refreshes > 8
+    assert figures.unexplained == 0, figures
