@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,12 +67,18 @@ _CREATE = (
     )""",
 )
 CONNECT_TIMEOUT_SECONDS = 10
+# How long a worker may hold its connection's row doing nothing in the database: a refresh is one
+# POST (``request_timeout``, 60 s by default) inside the lock. A host that vanishes while holding it
+# (a network partition or a frozen VM: its socket stays open) would otherwise block that connection
+# until the server's TCP keepalive notices, two hours by default; past this the server ends its
+# session and the row is free. A killed process is noticed at once (its socket closes).
+HOLD_LIMIT_SECONDS = 180.0
 
 
 class PostgresTokenStore:
     """``connection_name``'s token chain in the database at ``url`` (a libpq URL or DSN)."""
 
-    def __init__(self, url: str, connection_name: str) -> None:
+    def __init__(self, url: str, connection_name: str, hold_limit: float = HOLD_LIMIT_SECONDS) -> None:
         try:
             parts = psycopg2.extensions.parse_dsn(url)
         except psycopg2.ProgrammingError:
@@ -81,6 +88,7 @@ class PostgresTokenStore:
         self._url = url
         self.connection_name = connection_name
         self._where = _without_password(parts)
+        self._hold_limit_ms = str(int(hold_limit * 1000))
         self._held = threading.local()  # the locking transaction's connection, per thread
         self._table_ready = False
 
@@ -99,6 +107,10 @@ class PostgresTokenStore:
                 self._ensure_table(connection)
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT set_config('lock_timeout', %s, true)", (f"{int(timeout * 1000)}",))
+                    cursor.execute(
+                        "SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
+                        (self._hold_limit_ms,),
+                    )
                     cursor.execute(
                         f"INSERT INTO {TABLE} (connection) VALUES (%s) ON CONFLICT DO NOTHING",
                         (self.connection_name,),
@@ -188,8 +200,11 @@ class PostgresTokenStore:
 
     def _connect(self) -> PgConnection:
         try:
+            # The process id in the name tells an operator (pg_stat_activity) which worker holds a row.
             return psycopg2.connect(
-                self._url, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="sage_accounting tokens"
+                self._url,
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                application_name=f"sage_accounting tokens (pid {os.getpid()})",
             )
         except psycopg2.Error as error:
             raise self._failed(error, NOTHING_SENT) from None
