@@ -257,6 +257,32 @@ def run(request: RunRequest) -> RunReport:
     settings = pipeline_settings(**source_arguments(request))
     hard_delete = settings.hard_delete
     strict = settings.strict if request.strict is None else request.strict
+    with _run_locks(request):
+        try:
+            return _run(request, hard_delete, strict)
+        except Exception as error:
+            full = disk_full(error, written_folders(request))
+            if full is None:
+                raise
+            raise full from error
+
+
+def build_marts_only(request: RunRequest) -> MartsReport | None:
+    """``dbt build`` over the dataset, nothing read from Sage, under the same locks as a run (the
+    pipeline's, the DuckDB dataset's, PostgreSQL's advisory lock): a scheduler that builds each
+    dataset's marts once after several pipelines loaded it (``sage_orchestration``)."""
+    check_pipeline_name(request.pipeline_name)
+    with _run_locks(request):
+        pipeline = make_pipeline(request)
+        require_extras(pipeline)
+        _check_destination(pipeline)
+        with warehouse_lock(pipeline, request.dataset):
+            return _build_marts(request, pipeline)
+
+
+@contextlib.contextmanager
+def _run_locks(request: RunRequest) -> Iterator[None]:
+    """The pipeline's run lock and, for a DuckDB file, its dataset's (any pipeline name takes it)."""
     with contextlib.ExitStack() as locks:
         locks.enter_context(_locked(lock_path(request), f"another run of pipeline {request.pipeline_name!r}"))
         database = (
@@ -272,13 +298,7 @@ def run(request: RunRequest) -> RunReport:
             locks.enter_context(
                 _locked(dataset_lock, f"another run into dataset {request.dataset!r} of {database}")
             )
-        try:
-            return _run(request, hard_delete, strict)
-        except Exception as error:
-            full = disk_full(error, written_folders(request))
-            if full is None:
-                raise
-            raise full from error
+        yield
 
 
 def _folder_ready(database: Path) -> bool:
