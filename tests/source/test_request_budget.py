@@ -24,6 +24,7 @@ from sage_sandbox import SandboxServer
 from sage_sandbox.config import LimitsConfig
 from sage_source.budget import BudgetLimits, open_request_budget
 from sage_source.budget_postgres import REQUESTS, PostgresRequestBudget
+from sage_source.errors import SageApiError, SageSourceError
 from sage_source.limiter import RequestLimiter
 from testkit.budget_workers import Load, Outcome, settings_for, take_and_die, warm, work
 from testkit.postgres_server import available
@@ -132,6 +133,28 @@ def test_a_slot_of_a_dead_worker_ends_with_its_lease(database: str) -> None:
     assert limits.lease + limits.window <= held < limits.lease + limits.window + 2, held
 
 
+def test_the_daily_quota_and_a_long_pause_fail_instead_of_sleeping(database: str) -> None:
+    """The day's quota is the app's (two workers share it); a wait past ``max_wait`` (until midnight
+    UTC, or a pause for an hour that another worker recorded) fails as the client does for such a
+    Retry-After: the run stops and says to come back later."""
+    limits = BudgetLimits(per_minute=None, per_day=3, app_concurrency=None, concurrency=2, lease=60)
+    first, second = (PostgresRequestBudget(database, "app", limits, max_wait=0) for _ in range(2))
+    for budget in (first, second, first):
+        with budget.slot():
+            pass
+    with pytest.raises(SageApiError, match=r"the app's 3 requests of the day \(UTC\) are used up"):
+        second.slot().__enter__()
+
+    other = PostgresRequestBudget(database, "other app", limits, max_wait=60)
+    other.pause(3600)
+    with pytest.raises(
+        SageApiError, match=r"paused by a 429 \(Retry-After\): 3[56]\d\ds, longer than max_wait"
+    ):
+        PostgresRequestBudget(database, "other app", limits, max_wait=60).slot().__enter__()
+    for budget in (first, second, other):
+        budget.close()
+
+
 def test_the_settings_choose_the_budget(database: str) -> None:
     """With ``token_store_credentials`` the budget is the app's in PostgreSQL, keyed by ``client_id``;
     without it, this process's, as before."""
@@ -158,3 +181,10 @@ def taken_at(url: str) -> list[datetime]:
         found = [row[0] for row in cursor.fetchall()]
     db.close()
     return found
+
+
+@pytest.mark.parametrize("name", ["requests_per_day", "app_max_concurrency"])
+def test_a_negative_shared_limit_is_refused(name: str) -> None:
+    load = Load("", "http://127.0.0.1:1/v3.1", "http://127.0.0.1:1/token", "seed", 0, 60, threads=2)
+    with pytest.raises(SageSourceError, match=f"{name} must be at least 1, or 0 for no limit; got -1"):
+        settings_for(Load(**{**load.__dict__, "settings": {name: -1}}))
