@@ -76,15 +76,15 @@ _CREATE = (
 # its lease ended; it then counts in the window until ``window`` after that end.
 _USAGE = f"""
     SELECT n.now,
-        count(r.id) FILTER (WHERE coalesce(r.finished_at, r.lease_until) > n.now - n.window),
+        count(r.id) FILTER (WHERE coalesce(r.finished_at, r.lease_until) > n.now - n.span),
         count(r.id) FILTER (WHERE r.finished_at IS NULL AND r.lease_until > n.now),
         min(coalesce(r.finished_at, r.lease_until)) FILTER (
             WHERE (r.finished_at IS NOT NULL OR r.lease_until <= n.now)
-            AND coalesce(r.finished_at, r.lease_until) > n.now - n.window),
+            AND coalesce(r.finished_at, r.lease_until) > n.now - n.span),
         min(r.lease_until) FILTER (WHERE r.finished_at IS NULL AND r.lease_until > n.now)
-    FROM (SELECT clock_timestamp() AS now, make_interval(secs => %(window)s) AS window) AS n
+    FROM (SELECT clock_timestamp() AS now, make_interval(secs => %(window)s) AS span) AS n
     LEFT JOIN {REQUESTS} AS r ON r.app = %(app)s
-    GROUP BY n.now, n.window
+    GROUP BY n.now, n.span
 """
 # While the app's in-flight requests fill a limit, one of them may finish any moment: look again
 # this soon (with jitter, so waiting workers do not all come at once).
