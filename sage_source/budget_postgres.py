@@ -313,7 +313,7 @@ class PostgresRequestBudget:
             if self._idle:
                 return self._idle.pop()
         try:
-            return connect(self._url, "sage_accounting budget")
+            return connect(self._url, f"sage_accounting budget (pid {os.getpid()})")
         except psycopg2.Error as error:
             raise RequestBudgetUnavailableError(
                 f"{self.location} cannot be reached ({first_line(error)}); nothing was sent to Sage"
