@@ -96,9 +96,10 @@ class Arrivals:
             self._times.setdefault((client_id, admitted), array("d")).append(at)
 
     def usage(self, window: float) -> dict[str, dict[str, Any]]:
-        """Per app: requests ``admitted`` and ``refused``; ``busiest``, the most admitted in any
-        ``window`` seconds (sliding, as the limit counts); and ``windows`` / ``refused_windows``,
-        the counts in consecutive windows from the app's first request (the last one partial)."""
+        """Per app: requests ``admitted`` and ``refused``; ``busiest``, the most the app sent
+        (admitted or refused) in any ``window`` seconds (sliding, as the limit counts); and
+        ``windows`` / ``refused_windows``, the counts in consecutive windows from the app's first
+        request (the last one partial)."""
         with self._lock:
             times = {key: list(values) for key, values in self._times.items()}
         out: dict[str, dict[str, Any]] = {}
@@ -108,7 +109,7 @@ class Arrivals:
             out[client_id] = {
                 "admitted": len(admitted),
                 "refused": len(refused),
-                "busiest": _busiest(admitted, window),
+                "busiest": _busiest(sorted(admitted + refused), window),
                 "windows": _per_window(admitted, start, window),
                 "refused_windows": _per_window(refused, start, window),
             }

@@ -67,8 +67,8 @@ def test_four_workers_share_one_budget_and_use_it(
     workers: multiprocessing.pool.Pool, fresh_server: Build, database: str
 ) -> None:
     """The sandbox allows N requests in any window; four workers told the same (the app's budget)
-    send as fast as they can for three windows: not one 429, never more than N in any window, and
-    at least 0.9 N in each whole window while they had work."""
+    send as fast as they can for three windows: not one 429, never more than N sent in any window,
+    and at least 0.9 N in each whole window while they had work."""
     per_window, window, windows = 32, 4.0, 3
     limits = LimitsConfig(per_minute=per_window, latency=0.05, window_seconds=window)
     server = fresh_server(invoices=5, history_days=30, frozen_clock=False, limits=limits)
