@@ -175,7 +175,7 @@ class PostgresRequestBudget:
             log.info("Sage asked for a %.0f s pause: every worker of app %r waits", seconds, self.app)
 
     def close(self) -> None:
-        """Close the idle connections (slots still held close theirs when given back)."""
+        """Close the idle connections (a slot taken or given back afterwards opens a new one)."""
         with self._lock:
             idle, self._idle = self._idle, []
         for connection in idle:
