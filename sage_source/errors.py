@@ -77,6 +77,11 @@ class TokenStoreUnavailableError(SageSourceError):
     never quotes a value, so no token can be in it."""
 
 
+class RequestBudgetUnavailableError(SageUnavailableError):
+    """The shared request budget (a PostgreSQL database) cannot be reached or refused a statement:
+    nothing was sent to Sage, and later may work. The message names the database without its password."""
+
+
 class SageUnreachableError(SageUnavailableError):
     """No connection to Sage could be made, after the retries."""
 

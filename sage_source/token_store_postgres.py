@@ -40,7 +40,6 @@ from types import TracebackType
 
 import psycopg2
 import psycopg2.errors
-import psycopg2.extensions
 from psycopg2.extensions import connection as PgConnection  # noqa: N812 (a class, named as one)
 
 from sage_source.errors import (
@@ -49,6 +48,7 @@ from sage_source.errors import (
     TokenStoreInvalidError,
     TokenStoreUnavailableError,
 )
+from sage_source.pg import close, connect, create_once, first_line, parse_url, without_password
 from sage_source.tokens import NOTHING_SENT, TokenSet, parse_token_set
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,6 @@ _CREATE = (
         reconsent_reason text
     )""",
 )
-CONNECT_TIMEOUT_SECONDS = 10
 # How long a worker may hold its connection's row doing nothing in the database: a refresh is one
 # POST (``request_timeout``, 60 s by default) inside the lock. A host that vanishes while holding it
 # (a network partition or a frozen VM: its socket stays open) would otherwise block that connection
@@ -79,15 +78,14 @@ class PostgresTokenStore:
     """``connection_name``'s token chain in the database at ``url`` (a libpq URL or DSN)."""
 
     def __init__(self, url: str, connection_name: str, hold_limit: float = HOLD_LIMIT_SECONDS) -> None:
-        try:
-            parts = psycopg2.extensions.parse_dsn(url)
-        except psycopg2.ProgrammingError:
+        parts = parse_url(url)
+        if parts is None:
             raise SageSourceError(
                 "token_store_credentials is not a PostgreSQL URL: give postgresql://user:password@host:5432/db"
-            ) from None
+            )
         self._url = url
         self.connection_name = connection_name
-        self._where = _without_password(parts)
+        self._where = without_password(parts)
         self._hold_limit_ms = str(int(hold_limit * 1000))
         self._held = threading.local()  # the locking transaction's connection, per thread
         self._table_ready = False
@@ -128,7 +126,7 @@ class PostgresTokenStore:
             yield
         finally:
             self._held.connection = None
-            _close(connection)  # rolls back whatever was not committed, releasing the row
+            close(connection)  # rolls back whatever was not committed, releasing the row
 
     def load(self) -> TokenSet | None:
         """The connection's set; None when it has no row or no set yet. A row marked
@@ -149,7 +147,7 @@ class PostgresTokenStore:
             raise self._failed(error, NOTHING_SENT) from None
         finally:
             if held is None:
-                _close(connection)
+                close(connection)
         if row is None:
             return None
         data, needs_reconsent, reason = row
@@ -188,7 +186,7 @@ class PostgresTokenStore:
                 )
             connection.commit()
         except psycopg2.Error as error:
-            log.warning("could not mark %s as needing a new consent: %s", self.location, _first_line(error))
+            log.warning("could not mark %s as needing a new consent: %s", self.location, first_line(error))
         else:
             log.warning("%s needs a new consent (%s); the other connections go on", self.location, reason)
 
@@ -201,31 +199,19 @@ class PostgresTokenStore:
     def _connect(self) -> PgConnection:
         try:
             # The process id in the name tells an operator (pg_stat_activity) which worker holds a row.
-            return psycopg2.connect(
-                self._url,
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                application_name=f"sage_accounting tokens (pid {os.getpid()})",
-            )
+            return connect(self._url, f"sage_accounting tokens (pid {os.getpid()})")
         except psycopg2.Error as error:
             raise self._failed(error, NOTHING_SENT) from None
 
     def _ensure_table(self, connection: PgConnection) -> None:
         """Create the schema and table once per store; an advisory lock keeps workers starting
         together from racing on ``CREATE … IF NOT EXISTS`` (which is not safe concurrently)."""
-        if self._table_ready:
-            return
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (TABLE,))
-            exists = cursor.fetchone()
-            if not (exists and exists[0]):
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (TABLE,))
-                for statement in _CREATE:
-                    cursor.execute(statement)
-        connection.commit()
-        self._table_ready = True
+        if not self._table_ready:
+            create_once(connection, TABLE, _CREATE)
+            self._table_ready = True
 
     def _failed(self, error: Exception, consequence: str) -> TokenStoreUnavailableError:
-        return TokenStoreUnavailableError(f"{self.location} failed ({_first_line(error)}); {consequence}")
+        return TokenStoreUnavailableError(f"{self.location} failed ({first_line(error)}); {consequence}")
 
 
 @dataclass(frozen=True)
@@ -257,7 +243,7 @@ def connection_rows(url: str) -> list[StoredConnection]:
     except psycopg2.Error as error:
         raise store._failed(error, "the connections it holds could not be listed") from None
     finally:
-        _close(connection)
+        close(connection)
 
 
 class PostgresPendingSave:
@@ -290,25 +276,3 @@ class PostgresPendingSave:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         """Nothing to clean up: leaving the lock rolls back what was not committed."""
-
-
-def _without_password(parts: dict[str, str]) -> str:
-    """``postgresql://user@host:port/db`` from a parsed URL, for messages."""
-    user = f"{parts['user']}@" if parts.get("user") else ""
-    host = parts.get("host", "")
-    port = f":{parts['port']}" if parts.get("port") else ""
-    return f"postgresql://{user}{host}{port}/{parts.get('dbname', '')}"
-
-
-def _first_line(error: Exception) -> str:
-    """The error's first line: PostgreSQL's DETAIL lines may quote a value, so they are left out."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _close(connection: PgConnection) -> None:
-    try:
-        connection.rollback()
-        connection.close()
-    except psycopg2.Error:
-        connection.close()
