@@ -26,6 +26,7 @@ from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.destinations.exceptions import DestinationConnectionError
 
 from pipelines.auth_flow import run_auth
+from pipelines.connections_list import connection_statuses, print_connections
 from pipelines.disk import chain, disk_full, mentions_full_disk
 from pipelines.exits import Exit, exit_codes_help
 from pipelines.integrity import DuplicateKeysError
@@ -40,12 +41,14 @@ from pipelines.runner import (
     RunLocked,
     RunRequest,
     RunSettingsError,
+    connection_pipeline_name,
     run,
 )
 from pipelines.settings import pipeline_settings
 from pipelines.warehouse_server import DestinationLoginError, DestinationUnreachableError, WarehouseLocked
 from sage_source.config import SagePipelineConfiguration, public_setting_names
 from sage_source.connection import SageConnection
+from sage_source.connections import check_name
 from sage_source.errors import (
     ReauthorizationError,
     SageSourceError,
@@ -110,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(0600) in the token store and list the businesses they reach. Run it once, and again "
         "whenever a run exits with code 3.",
     )
+    _add_connection_argument(auth, "the connection to add or renew")
     auth.add_argument(
         "--no-browser", action="store_true", help="print the address instead of opening a browser"
     )
@@ -122,11 +126,24 @@ def build_parser() -> argparse.ArgumentParser:
         "else http://localhost:8976/callback)",
     )
 
-    commands.add_parser(
+    businesses = commands.add_parser(
         "businesses",
         help="list the businesses the stored tokens reach",
         description="List every business the connected Sage user can reach, with the ids --business takes.",
     )
+    _add_connection_argument(businesses, "whose businesses")
+
+    connections = commands.add_parser(
+        "connections",
+        help="list the connections (Sage users' consents): their tokens, businesses and last run",
+        description="List every connection declared in [sources.sage_accounting.connections.<name>], held "
+        "in the token store or added by `auth --connection NAME`: where its tokens are and whether they "
+        "work, the businesses Sage lists for it, and when its pipeline last ran here.",
+    )
+    connections.add_argument(
+        "--offline", action="store_true", help="do not ask Sage for each connection's businesses"
+    )
+    connections.add_argument("--pipelines-dir", help="where dlt keeps the pipelines' state (default dlt's)")
 
     run_cmd = commands.add_parser(
         "run",
@@ -200,7 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_connection_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--connection",
+        metavar="NAME",
+        help=f"{what}: a connection's name (default: the connection_name setting, else default)",
+    )
+
+
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_connection_argument(parser, "whose books to load")
     parser.add_argument(
         "--resources",
         type=_names,
@@ -247,8 +273,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pipeline-name",
-        default=PIPELINE_NAME,
-        help=f"dlt pipeline name: letters, digits, _ - . (default {PIPELINE_NAME})",
+        help=f"dlt pipeline name: letters, digits, _ - . (default {PIPELINE_NAME}, or "
+        f"{PIPELINE_NAME}_<connection> for --connection)",
     )
     parser.add_argument("--pipelines-dir", help="where dlt keeps the pipeline's state (default dlt's)")
     parser.add_argument(
@@ -303,8 +329,14 @@ def _names(text: str) -> list[str]:
 # -- commands -------------------------------------------------------------------------------------
 
 
+def _connection(args: argparse.Namespace) -> dict[str, str]:
+    """The ``--connection`` flag as an explicit setting (none given: the setting's own value)."""
+    return {"connection_name": check_name(args.connection)} if args.connection else {}
+
+
 def command_auth(args: argparse.Namespace, out: TextIO) -> int:
-    settings = pipeline_settings(**({"redirect_uri": args.redirect_uri} if args.redirect_uri else {}))
+    explicit = {**_connection(args), **({"redirect_uri": args.redirect_uri} if args.redirect_uri else {})}
+    settings = pipeline_settings(**explicit)
     opener = None if args.no_browser else webbrowser.open
     businesses = run_auth(settings, out, open_url=opener, timeout=args.timeout)
     store = open_token_store(settings)  # where run_auth saved them: the file, or the shared database
@@ -315,14 +347,21 @@ def command_auth(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def command_businesses(args: argparse.Namespace, out: TextIO) -> int:
-    with SageConnection(pipeline_settings()) as sage:
+    with SageConnection(pipeline_settings(**_connection(args))) as sage:
         _print_businesses(sage.businesses(), out)
     return EXIT_OK
 
 
+def command_connections(args: argparse.Namespace, out: TextIO) -> int:
+    print_connections(connection_statuses(not args.offline, args.pipelines_dir), out)
+    return EXIT_OK
+
+
 def command_run(args: argparse.Namespace, out: TextIO) -> int:
+    connection = check_name(args.connection) if args.connection else None
     request = RunRequest(
-        pipeline_name=args.pipeline_name,
+        pipeline_name=args.pipeline_name or connection_pipeline_name(connection),
+        connection=connection,
         dataset=args.dataset,
         destination=args.destination,
         duckdb_path=args.duckdb,
@@ -407,6 +446,7 @@ def _print_businesses(businesses: Sequence[dict[str, Any]], out: TextIO) -> None
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "auth": command_auth,
     "businesses": command_businesses,
+    "connections": command_connections,
     "run": command_run,
     "notebook": command_notebook,
     "demo": command_demo,

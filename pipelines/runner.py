@@ -64,11 +64,20 @@ from pipelines.warehouse_server import check_connection, warehouse_lock
 from sage_source import sage_accounting
 from sage_source.backfill import unfinished
 from sage_source.config import SOURCE_NAME, SagePipelineConfiguration
+from sage_source.connections import DEFAULT_CONNECTION
 from sage_source.outcomes import FAILED, SKIPPED, Outcome, per_unit
 from sage_source.tables import BUSINESS_ID, OUTCOMES_TABLE, RESOURCE, RUN_STARTED_AT
 
 log = logging.getLogger("sage_pipeline")
 PIPELINE_NAME = "sage_accounting"
+
+
+def connection_pipeline_name(connection: str | None) -> str:
+    """The pipeline a connection runs by default: its own, so its dlt state, run lock and DuckDB file
+    (``<pipeline_name>.duckdb``) are never another connection's. ``default`` keeps the old name."""
+    return PIPELINE_NAME if connection in (None, DEFAULT_CONNECTION) else f"{PIPELINE_NAME}_{connection}"
+
+
 # DuckDB caches up to 80% of RAM while it loads; at a million invoices that is gigabytes for no
 # gain (the load is no faster: benchmarks/pipeline_throughput.py). Capped, it spills to disk.
 DUCKDB_MEMORY_LIMIT = "512MB"
@@ -100,6 +109,7 @@ class RunRequest:
     dbt_project_dir: str | None = None  # default: the dbt project installed with us (dbt_models/)
     as_of_date: str | None = None  # the marts' "today" (default: the date the books were read)
     strict: bool | None = None  # a skipped business × resource fails the run (None: the setting)
+    connection: str | None = None  # which connection's tokens and settings (None: the setting, "default")
 
 
 @dataclass(frozen=True)
@@ -241,6 +251,7 @@ def source_arguments(request: RunRequest) -> dict[str, Any]:
         "business_ids": request.business_ids,
         "start_date": request.start_date,
         "full_refresh": request.full_refresh or None,
+        "connection_name": request.connection,
     }
     return {**{name: value for name, value in given.items() if value is not None}, **request.source_options}
 
@@ -251,6 +262,32 @@ def run(request: RunRequest) -> RunReport:
     # Settings are read and checked before anything is: a bad one stops the run with nothing done.
     settings = pipeline_settings(**source_arguments(request))
     strict = settings.strict if request.strict is None else request.strict
+    with _run_locks(request):
+        try:
+            return _run(request, settings, strict)
+        except Exception as error:
+            full = disk_full(error, written_folders(request))
+            if full is None:
+                raise
+            raise full from error
+
+
+def build_marts_only(request: RunRequest) -> MartsReport | None:
+    """``dbt build`` over the dataset, nothing read from Sage, under the same locks as a run (the
+    pipeline's, the DuckDB dataset's, PostgreSQL's advisory lock): a scheduler that builds each
+    dataset's marts once after several pipelines loaded it (``sage_orchestration``)."""
+    check_pipeline_name(request.pipeline_name)
+    with _run_locks(request):
+        pipeline = make_pipeline(request)
+        require_extras(pipeline)
+        _check_destination(pipeline)
+        with warehouse_lock(pipeline, request.dataset):
+            return _build_marts(request, pipeline)
+
+
+@contextlib.contextmanager
+def _run_locks(request: RunRequest) -> Iterator[None]:
+    """The pipeline's run lock and, for a DuckDB file, its dataset's (any pipeline name takes it)."""
     with contextlib.ExitStack() as locks:
         locks.enter_context(_locked(lock_path(request), f"another run of pipeline {request.pipeline_name!r}"))
         database = (
@@ -266,13 +303,7 @@ def run(request: RunRequest) -> RunReport:
             locks.enter_context(
                 _locked(dataset_lock, f"another run into dataset {request.dataset!r} of {database}")
             )
-        try:
-            return _run(request, settings, strict)
-        except Exception as error:
-            full = disk_full(error, written_folders(request))
-            if full is None:
-                raise
-            raise full from error
+        yield
 
 
 def _folder_ready(database: Path) -> bool:

@@ -11,10 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from sage_source.config import SagePipelineConfiguration, resolve
+from sage_source.connections import DEFAULT_CONNECTION, connection_settings
 
 
 def pipeline_settings(**explicit: Any) -> SagePipelineConfiguration:
-    """Every setting, ``explicit`` ones (flags) beating the environment and the ``.dlt/`` files.
+    """Every setting, ``explicit`` ones (flags) beating the environment and the ``.dlt/`` files;
+    a connection other than ``default`` reads its own section over the shared one
+    (:mod:`sage_source.connections`).
 
     Resolving checks them too: a bad one stops the command before anything is read or written."""
-    return resolve(SagePipelineConfiguration, explicit)
+    settings = resolve(SagePipelineConfiguration, explicit)
+    if settings.connection_name != DEFAULT_CONNECTION:
+        return connection_settings(settings.connection_name, SagePipelineConfiguration, explicit)
+    return settings

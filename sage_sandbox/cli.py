@@ -148,6 +148,9 @@ def parser() -> argparse.ArgumentParser:
     limits.add_argument("--per-day", type=_positive)
     limits.add_argument("--concurrent", type=_positive)
     limits.add_argument("--latency", type=float, default=0.0, help="seconds each API request waits")
+    limits.add_argument(
+        "--window-seconds", type=_positive, default=60, help="the sliding window --per-minute counts over"
+    )
     faults = serve.add_argument_group("faults (off unless given; seeded)")
     faults.add_argument("--fault-seed", type=int, default=0)
     faults.add_argument("--error-rate", type=_probability, default=0.0, help="500/502/503/504")
@@ -184,7 +187,9 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         client_secret=args.client_secret,
         access_token_ttl=args.access_token_ttl,
         refresh_token_ttl=args.refresh_token_ttl,
-        limits=LimitsConfig(args.per_minute, args.per_day, args.concurrent, args.latency),
+        limits=LimitsConfig(
+            args.per_minute, args.per_day, args.concurrent, args.latency, args.window_seconds
+        ),
         faults=FaultsConfig(
             seed=args.fault_seed,
             error_rate=args.error_rate,

@@ -35,6 +35,9 @@ class LimitsConfig:
     # Seconds every API request waits before it is served. Requests then overlap as they do on
     # a real server, which is what gives a concurrency limit something to limit.
     latency: float = 0.0
+    # The sliding window ``per_minute`` counts over: Sage's 60 seconds. Only tests shorten it, so
+    # that a budget can be watched over several windows in seconds rather than minutes.
+    window_seconds: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from dlt.extract.resource import DltResource
 # function's signature) into this package's namespace, which would shadow an imported class.
 from sage_source import config as spec
 from sage_source.connection import SageConnection
+from sage_source.connections import DEFAULT_CONNECTION, connection_settings
 from sage_source.deletions import apply_deletions
 from sage_source.errors import SageSourceError
 from sage_source.first_load import appendable
@@ -57,6 +58,8 @@ def sage_accounting(**settings: Any) -> Iterable[DltResource]:
     when extraction fails) closes them (:mod:`sage_source.pool`).
     """
     config = spec.resolve(spec.SageAccountingConfiguration, settings, sections=())  # dlt's, with the pipeline
+    if config.connection_name != DEFAULT_CONNECTION:  # its own section over the shared settings
+        config = connection_settings(config.connection_name, spec.SageAccountingConfiguration, settings)
     chosen = config.chosen_resources()
     connection = SageConnection(config)
     names = _chosen_businesses(connection, config.business_ids)

@@ -71,6 +71,10 @@ class TokenManager:
         self._tokens: TokenSet | None = None
         self.refreshes = 0  # refresh POSTs this process sent (tests and logs)
 
+    def _refused(self, reason: str) -> ReauthorizationError:
+        """Only a new consent helps; the error names the connection to consent again."""
+        return ReauthorizationError(reason, self.store.connection_name)
+
     def access_token(self) -> str:
         """A valid access token, refreshing first if the current one is about to expire."""
         tokens = self._tokens
@@ -89,7 +93,7 @@ class TokenManager:
                 return current.access_token
             try:
                 if current.refresh_expired(now):
-                    raise ReauthorizationError("the refresh token expired after 31 days without use")
+                    raise self._refused("the refresh token expired after 31 days without use")
                 with self.store.reserve() as pending:  # a full disk fails here, before Sage rotates
                     renewed = self._post_refresh(current.refresh_token)
                     pending.commit(renewed)  # persist before anyone can use it
@@ -108,7 +112,7 @@ class TokenManager:
     def _seeded(self) -> TokenSet:
         """An empty store takes the configured refresh token once; after that the store owns it."""
         if not self._seed:
-            raise ReauthorizationError(f"no tokens in {self.store.location} and no refresh_token configured")
+            raise self._refused(f"no tokens in {self.store.location} and no refresh_token configured")
         return TokenSet(refresh_token=self._seed)
 
     def _post_refresh(self, refresh_token: str) -> TokenSet:
@@ -126,7 +130,7 @@ class TokenManager:
         if error == "invalid_client":
             raise SageSourceError("Sage rejected the client id or secret; check client_id and client_secret")
         if response.status_code in (400, 401):
-            raise ReauthorizationError(f"Sage refused the refresh token: {error or response.status_code}")
+            raise self._refused(f"Sage refused the refresh token: {error or response.status_code}")
         raise AmbiguousRefreshError(
             f"Sage answered the token refresh with {response.status_code}; the refresh may or may not have "
             "rotated the token, so it is not retried. Run again later; if that fails with invalid_grant, "
@@ -150,7 +154,7 @@ class TokenManager:
                 if response.status_code != 200:
                     error = _oauth_error(response) or f"HTTP {response.status_code}"
                     # The code expired, was spent, or belongs to another consent: only a new one helps.
-                    raise ReauthorizationError(f"Sage refused the authorization code: {error}")
+                    raise self._refused(f"Sage refused the authorization code: {error}")
                 tokens = TokenSet.from_response(_token_body(response), now=self._clock())
                 pending.commit(tokens)
             self._tokens = tokens

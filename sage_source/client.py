@@ -1,9 +1,10 @@
 """HTTP to Sage: retries, limits, paging, and errors a person can act on.
 
-* Every request goes through :class:`~sage_source.limiter.RequestLimiter` (per-minute budget,
-  concurrency) and ``SageAuth`` (fresh bearer token, one refresh on 401), and carries
-  ``X-Business`` when it concerns a business.
-* 429: wait what ``Retry-After`` says (seconds or an HTTP date); without it, and for 5xx and
+* Every request goes through a :class:`~sage_source.budget.RequestBudget` (per-minute budget,
+  concurrency: this process's, or the app's shared by every worker) and ``SageAuth`` (fresh
+  bearer token, one refresh on 401), and carries ``X-Business`` when it concerns a business.
+* 429: wait what ``Retry-After`` says (seconds or an HTTP date), and tell the budget (a shared one
+  pauses every worker of the app); without it, and for 5xx and
   transport errors (refused, reset, truncated, timed out), exponential backoff with full
   jitter, bounded by ``max_retries``. A wait longer than ``max_wait`` (a daily quota) fails the
   run rather than sleeping for hours: the watermarks then stay where they were.
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 import tenacity
 
+from sage_source.budget import MAX_WAIT_SECONDS, RequestBudget
 from sage_source.config import SageAccountingConfiguration
 from sage_source.errors import (
     ReauthorizationError,
@@ -36,7 +38,6 @@ from sage_source.errors import (
     SageDataError,
     UnsafeNextLinkError,
 )
-from sage_source.limiter import RequestLimiter
 from sage_source.pages import Page, PageOrder, PageReader, next_link
 from sage_source.readahead import ahead
 
@@ -76,14 +77,14 @@ class SageClient:
 
     # Not settings: how the client behaves at the edges (class attributes, so a test can narrow them).
     backoff_cap = 60.0  # the longest backoff between retries
-    max_wait = 900.0  # a Retry-After longer than this fails the run instead
+    max_wait = MAX_WAIT_SECONDS  # a Retry-After longer than this fails the run instead
     min_page_size = 10  # failing pages are halved down to this size, no further
 
     def __init__(
         self,
         settings: SageAccountingConfiguration,
         auth: httpx.Auth,
-        limiter: RequestLimiter,
+        limiter: RequestBudget,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.settings = settings
@@ -157,7 +158,8 @@ class SageClient:
             # SageAuth already refreshed once and re-sent: Sage refuses even a new token.
             raise ReauthorizationError(
                 f"GET {target.path} was refused with a freshly refreshed token: {_describe(response)}; "
-                "access may have been withdrawn from this user"
+                "access may have been withdrawn from this user",
+                self.settings.connection_name,
             )
         if response.status_code >= 400:
             raise SageApiError(f"GET {target.path}: {_describe(response)}", response.status_code)
@@ -171,6 +173,9 @@ class SageClient:
                 response = self.http.get(url, params=params, headers=headers)
             except httpx.TransportError as error:
                 raise _RetryableError(None, error) from None
+            retry_after = _retry_after(response) if response.status_code == 429 else None
+            if retry_after is not None:  # told while the slot is held, so none of ours slips in first
+                self.limiter.pause(retry_after)
         request_id = next((response.headers[h] for h in REQUEST_ID_HEADERS if h in response.headers), None)
         if log.isEnabledFor(logging.DEBUG):  # path only: the query may name a business, never a token
             suffix = f" (request id {request_id})" if request_id else ""

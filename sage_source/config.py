@@ -27,6 +27,7 @@ from dlt.common.configuration.specs import BaseConfiguration, configspec
 from dlt.common.configuration.specs.base_configuration import is_secret_hint
 from dlt.common.typing import TSecretStrValue
 
+from sage_source.budget import check_shared_limits
 from sage_source.errors import SageSourceError
 from sage_source.limiter import check_limits
 from sage_source.settings import RESOURCE_NAMES
@@ -79,10 +80,18 @@ class SageAccountingConfiguration(BaseConfiguration):
     """How far before the watermark each incremental read starts again: ten minutes, so rows
     updated in the same second as the watermark, or committed late, are not missed."""
     requests_per_minute: int | None = 200
-    """Sage staff's stated ceiling (not a documented v3.1 figure), shared by every thread; 0 (what
-    TOML and the environment can say) or None: no budget."""
+    """Sage staff's stated ceiling (not a documented v3.1 figure), shared by every thread; with
+    ``token_store_credentials`` set, by every worker of the app (``client_id``) on every host. 0
+    (what TOML and the environment can say) or None: no budget."""
     max_concurrency: int = 4
-    """Requests in flight at once."""
+    """Requests in flight at once, in this process."""
+    requests_per_day: int | None = 1_296_000
+    """Sage's daily quota per app (UTC days), kept by the shared budget (``token_store_credentials``)
+    for every worker of the app; a lone process at 200 a minute makes at most 288,000. 0 or None:
+    none."""
+    app_max_concurrency: int | None = 150
+    """Sage's cap on an app's requests in flight, kept by the shared budget for every worker of the
+    app (``max_concurrency`` still caps each process). 0 or None: none."""
     id_sweep_days: float = 7.0
     """How often lists without a delete feed are swept for vanished ids."""
     request_timeout: float = 60.0
@@ -123,6 +132,7 @@ class SageAccountingConfiguration(BaseConfiguration):
             )
         try:
             check_limits(self.budget, self.max_concurrency)
+            check_shared_limits(self.requests_per_day, self.app_max_concurrency)
         except ValueError as error:
             raise SageSourceError(str(error)) from None
         self.chosen_resources()

@@ -1,4 +1,4 @@
-"""Wiring: the token store, token manager, limiter and HTTP client for one resolved configuration.
+"""Wiring: the token store, token manager, request budget and HTTP client for one resolved configuration.
 
 The source, ``sage-pipeline auth`` and ``sage-pipeline businesses`` all need the same parts;
 this module builds them from :class:`~sage_source.config.SageAccountingConfiguration` (already
@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 
 from sage_source.auth import SageAuth, TokenManager
+from sage_source.budget import open_request_budget
 from sage_source.client import SageClient
 from sage_source.config import SageAccountingConfiguration
-from sage_source.limiter import RequestLimiter
 from sage_source.pages import PageReader
 from sage_source.pool import ReopeningTransport
 from sage_source.token_store import open_token_store
@@ -40,7 +40,7 @@ class SageConnection:
             http=self._token_http,
             seed_refresh_token=settings.refresh_token,
         )
-        self.limiter = RequestLimiter(settings.budget, settings.max_concurrency)
+        self.limiter = open_request_budget(settings)
         self.client = SageClient(settings, SageAuth(self.tokens), self.limiter, transport=self.transport)
 
     def lease(self) -> AbstractContextManager[None]:
@@ -59,6 +59,7 @@ class SageConnection:
     def close(self) -> None:
         self.client.close()
         self._token_http.close()
+        self.limiter.close()
 
     def __enter__(self) -> SageConnection:
         return self

@@ -25,10 +25,11 @@ class SageUnavailableError(SageSourceError):
 class ReauthorizationError(SageSourceError):
     """The refresh-token chain is dead (expired, revoked or spent): only a new consent helps."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, connection: str | None = None) -> None:
         self.reason = reason  # the words in brackets: what a token store records as the cause
+        named = f" --connection {connection}" if connection not in (None, "default") else ""
         super().__init__(
-            f"Sage needs to be authorised again ({reason}). Run `sage-pipeline auth`, then run again."
+            f"Sage needs to be authorised again ({reason}). Run `sage-pipeline auth{named}`, then run again."
         )
 
 
@@ -74,6 +75,11 @@ class TokenStoreUnavailableError(SageSourceError):
 
     The message names the store without its password and says whether Sage was sent anything; it
     never quotes a value, so no token can be in it."""
+
+
+class RequestBudgetUnavailableError(SageUnavailableError):
+    """The shared request budget (a PostgreSQL database) cannot be reached or refused a statement:
+    nothing was sent to Sage, and later may work. The message names the database without its password."""
 
 
 class SageUnreachableError(SageUnavailableError):

@@ -6,7 +6,9 @@ the moment it *finishes*: Sage dates a request when it arrives, which is after w
 dating our own record at the send would let a request through a few milliseconds before Sage's
 window has room (a 429). Dated at the finish, our window is always at least as full as Sage's.
 Requests in flight count too. ``concurrency`` caps requests in flight. Both are shared by every
-thread of the source (businesses are extracted in parallel).
+thread of the source (businesses are extracted in parallel), in this process only: workers that
+share one app across processes or hosts use :mod:`sage_source.budget_postgres` instead
+(:func:`sage_source.budget.open_request_budget` chooses).
 """
 
 from __future__ import annotations
@@ -59,6 +61,14 @@ class RequestLimiter:
                 yield
             finally:
                 self._give_back()
+
+    def pause(self, seconds: float) -> None:
+        """Nothing: the thread that met the 429 waits its ``Retry-After`` itself (the client's retry)
+        and the others go on, as this process-local budget always did; the shared budget pauses
+        every worker of the app."""
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def _take_budget(self) -> None:
         if self.per_minute is None:

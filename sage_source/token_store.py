@@ -42,6 +42,11 @@ class TokenStore(Protocol):
     called under ``lock``; ``load`` and ``save`` work with or without it."""
 
     @property
+    def connection_name(self) -> str:
+        """Whose chain: the connection's name (``sage_source.connections``)."""
+        ...
+
+    @property
     def location(self) -> str:
         """Where the chain lives, for messages: never a password or a token."""
         ...
@@ -80,4 +85,4 @@ def open_token_store(settings: SageAccountingConfiguration) -> TokenStore:
                 f"{missing.name or 'psycopg2'}: pip install 'sage-accounting-elt[postgres]'"
             ) from None
         return PostgresTokenStore(settings.token_store_credentials, settings.connection_name)
-    return FileTokenStore(settings.token_store)
+    return FileTokenStore(settings.token_store, settings.connection_name)

@@ -30,15 +30,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from types import TracebackType
 
 import psycopg2
 import psycopg2.errors
-import psycopg2.extensions
 from psycopg2.extensions import connection as PgConnection  # noqa: N812 (a class, named as one)
 
 from sage_source.errors import (
@@ -47,6 +48,7 @@ from sage_source.errors import (
     TokenStoreInvalidError,
     TokenStoreUnavailableError,
 )
+from sage_source.pg import close, connect, create_once, first_line, parse_url, without_password
 from sage_source.tokens import NOTHING_SENT, TokenSet, parse_token_set
 
 log = logging.getLogger(__name__)
@@ -64,22 +66,27 @@ _CREATE = (
         reconsent_reason text
     )""",
 )
-CONNECT_TIMEOUT_SECONDS = 10
+# How long a worker may hold its connection's row doing nothing in the database: a refresh is one
+# POST (``request_timeout``, 60 s by default) inside the lock. A host that vanishes while holding it
+# (a network partition or a frozen VM: its socket stays open) would otherwise block that connection
+# until the server's TCP keepalive notices, two hours by default; past this the server ends its
+# session and the row is free. A killed process is noticed at once (its socket closes).
+HOLD_LIMIT_SECONDS = 180.0
 
 
 class PostgresTokenStore:
     """``connection_name``'s token chain in the database at ``url`` (a libpq URL or DSN)."""
 
-    def __init__(self, url: str, connection_name: str) -> None:
-        try:
-            parts = psycopg2.extensions.parse_dsn(url)
-        except psycopg2.ProgrammingError:
+    def __init__(self, url: str, connection_name: str, hold_limit: float = HOLD_LIMIT_SECONDS) -> None:
+        parts = parse_url(url)
+        if parts is None:
             raise SageSourceError(
                 "token_store_credentials is not a PostgreSQL URL: give postgresql://user:password@host:5432/db"
-            ) from None
+            )
         self._url = url
         self.connection_name = connection_name
-        self._where = _without_password(parts)
+        self._where = without_password(parts)
+        self._hold_limit_ms = str(int(hold_limit * 1000))
         self._held = threading.local()  # the locking transaction's connection, per thread
         self._table_ready = False
 
@@ -99,6 +106,10 @@ class PostgresTokenStore:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT set_config('lock_timeout', %s, true)", (f"{int(timeout * 1000)}",))
                     cursor.execute(
+                        "SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
+                        (self._hold_limit_ms,),
+                    )
+                    cursor.execute(
                         f"INSERT INTO {TABLE} (connection) VALUES (%s) ON CONFLICT DO NOTHING",
                         (self.connection_name,),
                     )
@@ -115,7 +126,7 @@ class PostgresTokenStore:
             yield
         finally:
             self._held.connection = None
-            _close(connection)  # rolls back whatever was not committed, releasing the row
+            close(connection)  # rolls back whatever was not committed, releasing the row
 
     def load(self) -> TokenSet | None:
         """The connection's set; None when it has no row or no set yet. A row marked
@@ -136,12 +147,14 @@ class PostgresTokenStore:
             raise self._failed(error, NOTHING_SENT) from None
         finally:
             if held is None:
-                _close(connection)
+                close(connection)
         if row is None:
             return None
         data, needs_reconsent, reason = row
         if needs_reconsent:
-            raise ReauthorizationError(f"connection {self.connection_name!r} needs a new consent: {reason}")
+            raise ReauthorizationError(
+                f"connection {self.connection_name!r} needs a new consent: {reason}", self.connection_name
+            )
         if data is None:
             return None
         try:
@@ -173,7 +186,7 @@ class PostgresTokenStore:
                 )
             connection.commit()
         except psycopg2.Error as error:
-            log.warning("could not mark %s as needing a new consent: %s", self.location, _first_line(error))
+            log.warning("could not mark %s as needing a new consent: %s", self.location, first_line(error))
         else:
             log.warning("%s needs a new consent (%s); the other connections go on", self.location, reason)
 
@@ -185,29 +198,52 @@ class PostgresTokenStore:
 
     def _connect(self) -> PgConnection:
         try:
-            return psycopg2.connect(
-                self._url, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="sage_accounting tokens"
-            )
+            # The process id in the name tells an operator (pg_stat_activity) which worker holds a row.
+            return connect(self._url, f"sage_accounting tokens (pid {os.getpid()})")
         except psycopg2.Error as error:
             raise self._failed(error, NOTHING_SENT) from None
 
     def _ensure_table(self, connection: PgConnection) -> None:
         """Create the schema and table once per store; an advisory lock keeps workers starting
         together from racing on ``CREATE … IF NOT EXISTS`` (which is not safe concurrently)."""
-        if self._table_ready:
-            return
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (TABLE,))
-            exists = cursor.fetchone()
-            if not (exists and exists[0]):
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (TABLE,))
-                for statement in _CREATE:
-                    cursor.execute(statement)
-        connection.commit()
-        self._table_ready = True
+        if not self._table_ready:
+            create_once(connection, TABLE, _CREATE)
+            self._table_ready = True
 
     def _failed(self, error: Exception, consequence: str) -> TokenStoreUnavailableError:
-        return TokenStoreUnavailableError(f"{self.location} failed ({_first_line(error)}); {consequence}")
+        return TokenStoreUnavailableError(f"{self.location} failed ({first_line(error)}); {consequence}")
+
+
+@dataclass(frozen=True)
+class StoredConnection:
+    """One row of the store as ``sage-pipeline connections`` shows it: never its tokens."""
+
+    name: str
+    has_tokens: bool
+    needs_reconsent: bool
+    reason: str | None
+    saved_at: datetime
+
+
+def connection_rows(url: str) -> list[StoredConnection]:
+    """Every connection the store at ``url`` holds, by name; none when its table is not made yet."""
+    store = PostgresTokenStore(url, "")
+    connection = store._connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (TABLE,))
+            made = cursor.fetchone()
+            if not (made and made[0]):
+                return []
+            cursor.execute(
+                f"SELECT connection, token_set IS NOT NULL, needs_reconsent, reconsent_reason, updated_at "
+                f"FROM {TABLE} ORDER BY connection"
+            )
+            return [StoredConnection(*row) for row in cursor.fetchall()]
+    except psycopg2.Error as error:
+        raise store._failed(error, "the connections it holds could not be listed") from None
+    finally:
+        close(connection)
 
 
 class PostgresPendingSave:
@@ -240,25 +276,3 @@ class PostgresPendingSave:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         """Nothing to clean up: leaving the lock rolls back what was not committed."""
-
-
-def _without_password(parts: dict[str, str]) -> str:
-    """``postgresql://user@host:port/db`` from a parsed URL, for messages."""
-    user = f"{parts['user']}@" if parts.get("user") else ""
-    host = parts.get("host", "")
-    port = f":{parts['port']}" if parts.get("port") else ""
-    return f"postgresql://{user}{host}{port}/{parts.get('dbname', '')}"
-
-
-def _first_line(error: Exception) -> str:
-    """The error's first line: PostgreSQL's DETAIL lines may quote a value, so they are left out."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _close(connection: PgConnection) -> None:
-    try:
-        connection.rollback()
-        connection.close()
-    except psycopg2.Error:
-        connection.close()

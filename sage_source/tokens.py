@@ -103,8 +103,9 @@ class FileTokenStore:
     ``reserve`` makes room for the next set before it exists; ``recover`` (under the lock) finishes
     a save that was interrupted between its fsync and its rename."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, connection_name: str = "default") -> None:
         self.path = Path(path).expanduser()
+        self.connection_name = connection_name
         self._lock = FileLock(str(self.path) + ".lock", mode=0o600)
 
     @property

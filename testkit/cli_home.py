@@ -96,8 +96,8 @@ class AuthSession:
         return "".join(self.printed) + out, err
 
 
-def start_auth(home: Home) -> AuthSession:
-    """``sage-pipeline auth --no-browser`` on a free loopback port; read up to "Waiting ..."."""
+def start_auth(home: Home, *extra: str) -> AuthSession:
+    """``sage-pipeline auth --no-browser [extra]`` on a free loopback port; read up to "Waiting ..."."""
     process = subprocess.Popen(
         [
             str(SCRIPT),
@@ -107,6 +107,7 @@ def start_auth(home: Home) -> AuthSession:
             "http://127.0.0.1:0/callback",
             "--timeout",
             "100",
+            *extra,
         ],
         env=home.env,
         cwd=home.root,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import orjson
 
@@ -19,6 +21,16 @@ def token_stats(server: SandboxServer) -> dict[str, int]:
 def move_clock(server: SandboxServer, seconds: float) -> None:
     """The sandbox's clock, by which its tokens expire, moved on by ``seconds``."""
     httpx.post(f"{server.urls.admin}/clock", json={"seconds": seconds}).raise_for_status()
+
+
+def usage(server: SandboxServer, window: float | None = None) -> dict[str, dict[str, Any]]:
+    """Each app's API requests per window, admitted and refused, and its busiest sliding window
+    (``GET /_sandbox/usage``; ``window`` defaults to the sandbox's limit window)."""
+    params = {"window": str(window)} if window is not None else {}
+    response = httpx.get(f"{server.urls.admin}/usage", params=params)
+    response.raise_for_status()
+    found: dict[str, dict[str, Any]] = response.json()
+    return found
 
 
 def invoices_per_business(server: SandboxServer, business: str) -> set[str]:

@@ -4,6 +4,8 @@
 * ``POST /_sandbox/clock`` ``{"seconds": N}`` lets time pass without activity (token expiry).
 * ``GET/PUT /_sandbox/limits`` and ``/_sandbox/faults`` read and change limits and faults.
 * ``GET /_sandbox/counters`` (``DELETE`` resets) counts requests by route and outcome.
+* ``GET /_sandbox/usage[?window=SECONDS]`` (``DELETE`` resets): each app's API requests per window
+  (default the limits' ``window_seconds``), admitted and refused, and its busiest sliding window.
 * ``GET /_sandbox/ground_truth?business=ID[&resource=NAME]`` streams rows as NDJSON.
 * ``GET /_sandbox/deletions?business=ID[&since=EPOCH]``, ``GET /_sandbox/audit``,
   ``GET /_sandbox/status``, ``POST /_sandbox/revoke_tokens``.
@@ -50,6 +52,7 @@ class AdminRoutes:
             Route("/_sandbox/limits", self.limits, methods=["GET", "PUT"]),
             Route("/_sandbox/faults", self.faults, methods=["GET", "PUT"]),
             Route("/_sandbox/counters", self.counters, methods=["GET", "DELETE"]),
+            Route("/_sandbox/usage", self.usage, methods=["GET", "DELETE"]),
             Route("/_sandbox/ground_truth", self.ground_truth, methods=["GET"]),
             Route("/_sandbox/deletions", self.deletions, methods=["GET"]),
             Route("/_sandbox/audit", self.audit, methods=["GET"]),
@@ -115,6 +118,19 @@ class AdminRoutes:
         if request.method == "DELETE":
             self.sandbox.counters.reset()
         return _json(self.sandbox.counters.snapshot())
+
+    async def usage(self, request: Request) -> Response:
+        arrivals = self.sandbox.limiter.arrivals
+        if request.method == "DELETE":
+            arrivals.reset()
+        window = request.query_params.get("window")
+        try:
+            seconds = float(window) if window is not None else self.sandbox.limiter.limits.window_seconds
+        except ValueError:
+            raise AdminError("window must be seconds, e.g. window=60") from None
+        if not seconds > 0:
+            raise AdminError("window must be more than 0 seconds")
+        return _json(arrivals.usage(seconds))
 
     async def ground_truth(self, request: Request) -> Response:
         business = self._business(request)

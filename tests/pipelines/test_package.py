@@ -124,9 +124,10 @@ def test_the_wheel_ships_the_dbt_project_and_the_notebook_and_no_dbt_output(inst
         }
         assert shipped == {n.removeprefix(f"{folder}/") for n in tracked(folder)}, folder
     assert "pipelines/dbt_models/dbt_project.yml" in names and "pipelines/dbt_models/profiles.yml" in names
-    for python in tracked("pipelines", "sage_source", "sage_sandbox"):  # every module, every subpackage
+    for python in tracked("pipelines", "sage_source", "sage_sandbox", "sage_orchestration"):  # every module
         if python.endswith(".py"):
             assert python in names, python
+    assert "sage_orchestration/dagster.yaml" in names  # the README copies it into $DAGSTER_HOME
 
 
 @pytest.fixture(scope="module")

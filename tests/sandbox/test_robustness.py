@@ -66,6 +66,8 @@ def test_admin_routes_refuse_garbage_without_failing(shared_server: SandboxServe
         ("POST", "/clock", {"seconds": "soon"}),
         ("PUT", "/limits", {"per_hour": 3}),
         ("PUT", "/faults", [1, 2]),
+        ("GET", "/usage?window=soon", None),
+        ("GET", "/usage?window=0", None),
     ]
     for method, path, body in probes:
         response = httpx.request(method, f"{admin}{path}", json=body)

@@ -13,6 +13,7 @@ import pytest
 
 from sage_sandbox import SandboxServer
 from testkit.sage_http import Api, login
+from testkit.sandbox_admin import usage
 
 
 @pytest.fixture
@@ -42,6 +43,28 @@ def test_the_per_minute_limit_answers_429_with_retry_after(server: SandboxServer
     assert error["$dataCode"] == "TooManyRequests"
     server.sandbox.move_clock(int(refused.headers["retry-after"]))
     assert client.get("/contacts").status_code == 200, "waiting Retry-After seconds is enough"
+
+
+def test_usage_says_what_each_app_sent_per_window(server: SandboxServer, client: Api) -> None:
+    """A shorter window (tests of a shared budget watch several) limits and reports the same way."""
+    admin(server, "limits", per_minute=3, window_seconds=10)
+    assert [client.get("/contacts").status_code for _ in range(5)] == [200] * 3 + [429] * 2
+    assert 1 <= int(client.get("/contacts").headers["retry-after"]) <= 10
+    server.sandbox.move_clock(10)
+    assert [client.get("/contacts").status_code for _ in range(2)] == [200] * 2
+    server.sandbox.move_clock(25)
+    assert client.get("/contacts").status_code == 200
+
+    (app,) = usage(server).values()
+    assert app == {
+        "admitted": 6,
+        "refused": 3,
+        "busiest": 6,  # sent: 3 admitted and 3 refused at one moment
+        "windows": [3, 2, 0, 1],
+        "refused_windows": [3],
+    }
+    assert next(iter(usage(server, window=60).values()))["windows"] == [6]
+    assert httpx.delete(f"{server.urls.admin}/usage").json() == {}
 
 
 def test_refused_requests_do_not_use_up_the_quota(server: SandboxServer, client: Api) -> None:

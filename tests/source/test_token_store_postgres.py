@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import gzip
 import multiprocessing
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +32,7 @@ from testkit.cli_home import new_home, start_auth
 from testkit.pg_token_race import Outcome, Race, work
 from testkit.pipeline_env import PREFIX, cli, connect, patched_env
 from testkit.postgres_server import LOADER_PASSWORD, available
+from testkit.refresh_kills import kill_refreshing_workers
 from testkit.sage_http import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -234,3 +239,48 @@ def test_sage_pipeline_auth_and_businesses_use_the_postgresql_store(
     printed = out + err + listed.stdout + listed.stderr
     secrets = (tokens.refresh_token, str(tokens.access_token), LOADER_PASSWORD)
     assert all(secret not in printed for secret in secrets)
+
+
+# A worker that takes the row and then goes silent with its socket open: a host lost to a network
+# partition or a frozen VM (SIGSTOP here). Its process is not dead, so nothing closes the socket.
+_VANISHING_HOLDER = """
+import sys, time
+from sage_source.token_store_postgres import PostgresTokenStore
+store = PostgresTokenStore(sys.argv[1], "vanishing", hold_limit=float(sys.argv[2]))
+with store.lock():
+    print("held", flush=True)
+    time.sleep(3600)
+"""
+
+
+def test_a_vanished_holder_frees_the_row_after_the_hold_limit(database: str) -> None:
+    hold_limit = 2.0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _VANISHING_HOLDER, database, str(hold_limit)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        os.kill(holder.pid, signal.SIGSTOP)
+        waited = time.monotonic()
+        with PostgresTokenStore(database, "vanishing").lock(timeout=30):
+            waited = time.monotonic() - waited
+    finally:
+        holder.kill()
+        holder.wait()
+    # The server ended the silent session once it had held the row idle for the hold limit; without
+    # the limit this waits the whole 30 s and fails (as it would for two hours in production).
+    assert waited < hold_limit + 5, waited
+
+
+def test_a_worker_killed_mid_refresh_loses_its_chain_only_after_sage_answered(
+    fresh_server: Build, database: str
+) -> None:
+    # Workers refreshing back to back, SIGKILLed at random moments: most die waiting for the row or
+    # for Sage, and their chains must live on; one that dies after Sage rotated the token and before
+    # the commit takes the new token with it (benchmarks/refresh_kills.py measures how often).
+    server = fresh_server(invoices=5, history_days=30, frozen_clock=False)
+    figures = kill_refreshing_workers(server, database, kills=8)
+    assert figures.kills == 8 and figures.refreshes > 8
+    assert figures.unexplained == 0, figures
