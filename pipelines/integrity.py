@@ -10,7 +10,7 @@ duplicate is a loud failure (exit 5) the day it happens rather than a wrong figu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import dlt
 from dlt.common.schema.utils import get_columns_names_with_prop, has_table_seen_data
@@ -35,13 +35,20 @@ class DuplicateKeysError(Exception):
         )
 
 
-def duplicate_keys(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> dict[str, int]:
-    """Keys the packages ``load_ids`` wrote that the dataset now holds more than once, per table."""
+def duplicate_keys(
+    pipeline: dlt.Pipeline, load_ids: Sequence[str], tables: Collection[str] | None = None
+) -> dict[str, int]:
+    """Keys the packages ``load_ids`` wrote that the dataset now holds more than once, per table.
+
+    ``tables``: the only tables those packages wrote rows to, when known (the others cannot hold
+    a row of theirs, so are not scanned: a first load in windows checks a pass at a time)."""
     if not load_ids:
         return {}
     found: dict[str, int] = {}
     with sql_client(pipeline) as sql:
         for table, key in _keyed_tables(pipeline):
+            if tables is not None and table not in tables:
+                continue
             qualified = sql.make_qualified_table_name(table)
             columns = [sql.escape_column_name(column) for column in key]
             listed = ", ".join(columns)

@@ -9,6 +9,9 @@
   chosen by name and configured the dlt way (``DESTINATION__<NAME>__CREDENTIALS``, ...).
 * Deletions are applied after the load (:func:`sage_source.apply_deletions`).
 * Then, when asked, ``dbt build`` makes the marts (:mod:`pipelines.marts`), still under the lock.
+* A first load in windows (:mod:`sage_source.backfill`) is loaded pass after pass, one window per
+  business × resource each, every pass's package loaded, committed and checked before the next
+  is read: a killed first load resumes at its next window.
 * What happened to each business × resource (loaded, skipped, failed: :mod:`sage_source.outcomes`)
   is read back from the dataset for the report: one that failed, or (``strict``) was skipped, makes
   the run's exit code 4 once everything else has loaded.
@@ -22,6 +25,7 @@ import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -58,8 +62,10 @@ from pipelines.pending import finish_pending
 from pipelines.settings import pipeline_settings
 from pipelines.warehouse_server import check_connection, warehouse_lock
 from sage_source import sage_accounting
+from sage_source.backfill import unfinished
+from sage_source.config import SOURCE_NAME, SagePipelineConfiguration
 from sage_source.connections import DEFAULT_CONNECTION
-from sage_source.outcomes import FAILED, SKIPPED, Outcome
+from sage_source.outcomes import FAILED, SKIPPED, Outcome, per_unit
 from sage_source.tables import BUSINESS_ID, OUTCOMES_TABLE, RESOURCE, RUN_STARTED_AT
 
 log = logging.getLogger("sage_pipeline")
@@ -255,11 +261,10 @@ def run(request: RunRequest) -> RunReport:
     check_pipeline_name(request.pipeline_name)
     # Settings are read and checked before anything is: a bad one stops the run with nothing done.
     settings = pipeline_settings(**source_arguments(request))
-    hard_delete = settings.hard_delete
     strict = settings.strict if request.strict is None else request.strict
     with _run_locks(request):
         try:
-            return _run(request, hard_delete, strict)
+            return _run(request, settings, strict)
         except Exception as error:
             full = disk_full(error, written_folders(request))
             if full is None:
@@ -340,7 +345,7 @@ def _check_destination(pipeline: dlt.Pipeline) -> None:
     check_connection(client, destination_type(pipeline))
 
 
-def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
+def _run(request: RunRequest, settings: SagePipelineConfiguration, strict: bool) -> RunReport:
     started = time.perf_counter()
     began = datetime.now(UTC)  # before the source stamps its outcomes (``run_started_at``)
     pipeline = make_pipeline(request)
@@ -351,19 +356,10 @@ def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
     _check_destination(pipeline)
     with warehouse_lock(pipeline, request.dataset):  # two machines, one PostgreSQL schema
         resumed = finish_pending(pipeline)
-        source = sage_accounting(**source_arguments(request))
-        formats = {"loader_file_format": loader_file_format(pipeline), "table_format": table_format(pipeline)}
-        pipeline.run(source, **formats)
-        info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
-        duplicates = duplicate_keys(pipeline, [*resumed, *(info.loads_ids if info else [])])
-        if duplicates:
-            raise DuplicateKeysError(duplicates)
-        outcomes = read_outcomes(pipeline, since=began)
-        apply_deletions(pipeline, hard_delete=hard_delete)
+        rows = _load(request, settings, pipeline, resumed)
+        outcomes = per_unit(read_outcomes(pipeline, since=began))
+        apply_deletions(pipeline, hard_delete=settings.hard_delete)
         marts = _build_marts(request, pipeline) if request.build_marts else None
-    trace = pipeline.last_trace
-    counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
-    rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
     return RunReport(
         rows=rows,
         seconds=time.perf_counter() - started,
@@ -376,6 +372,54 @@ def _run(request: RunRequest, hard_delete: bool, strict: bool) -> RunReport:
         outcomes=outcomes,
         strict=strict,
     )
+
+
+def _load(
+    request: RunRequest, settings: SagePipelineConfiguration, pipeline: dlt.Pipeline, resumed: list[str]
+) -> dict[str, int]:
+    """Extract and load; rows loaded per table.
+
+    Again while a first load in windows is unfinished (:mod:`sage_source.backfill`): each pass
+    reads one window per business × resource, and its package is loaded, committed (with the state
+    saying which windows are done) and checked for keys held twice before the next is read. Later
+    passes ask only for the businesses and resources still in windows, and stop when a pass moved
+    none of them on (a window that fails waits for the next run, like any failed list)."""
+    formats = {"loader_file_format": loader_file_format(pipeline), "table_format": table_format(pipeline)}
+    rows: Counter[str] = Counter()
+    arguments = source_arguments(request)
+    backfilling = _backfills(pipeline, settings)
+    checked = resumed
+    while True:
+        pipeline.run(sage_accounting(**arguments), **formats)
+        trace = pipeline.last_trace
+        info = trace.last_load_info if trace else None
+        counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
+        # Packages a killed run left wrote tables unknown here: every table is checked for them.
+        written = None if checked else set(counts)
+        duplicates = duplicate_keys(pipeline, [*checked, *(info.loads_ids if info else [])], written)
+        if duplicates:
+            raise DuplicateKeysError(duplicates)
+        checked = []
+        rows.update({table: count for table, count in counts.items() if not table.startswith("_dlt")})
+        before, backfilling = backfilling, _backfills(pipeline, settings)
+        if not backfilling or backfilling == before:
+            return dict(rows)
+        log.info("%d business × resource(s) loading in windows: the next window of each", len(backfilling))
+        arguments = {
+            **arguments,
+            "resources": sorted({resource for resource, _ in backfilling}),
+            "business_ids": sorted({business for _, business in backfilling}),
+        }
+
+
+def _backfills(pipeline: dlt.Pipeline, settings: SagePipelineConfiguration) -> dict[tuple[str, str], int]:
+    """The first loads in windows still under way among this run's businesses and resources."""
+    resources = set(settings.chosen_resources())
+    return {
+        (resource, business): done
+        for (resource, business), done in unfinished(pipeline.state, SOURCE_NAME).items()
+        if resource in resources and (not settings.business_ids or business in settings.business_ids)
+    }
 
 
 def written_folders(request: RunRequest) -> list[Path]:

@@ -69,6 +69,7 @@ def sage_accounting(**settings: Any) -> Iterable[DltResource]:
         start_date=config.since(),
         id_sweep_every=timedelta(days=config.id_sweep_days),
         full_refresh=config.full_refresh,
+        window_rows=config.backfill_window_rows,
         business_names=names,
     )
     out: list[DltResource] = []

@@ -103,6 +103,11 @@ class SageAccountingConfiguration(BaseConfiguration):
     minute); a 429 waits what its ``Retry-After`` says."""
     full_refresh: bool = False
     """Forget the watermarks and read everything again (tables are kept and merged)."""
+    backfill_window_rows: int = 50_000
+    """A business's first load of a dated list (invoices, payments, ledger entries, ...) with more
+    rows than this is read in windows of document dates of about this many rows, each loaded and
+    committed on its own, so an interrupted first load resumes at its next window
+    (:mod:`sage_source.backfill`); 0: every first load is read whole."""
 
     def on_resolved(self) -> None:
         """Refuse settings that cannot work, naming the setting to fix (before anything is read)."""
@@ -117,6 +122,10 @@ class SageAccountingConfiguration(BaseConfiguration):
             url = httpx.URL(getattr(self, name))
             if url.scheme not in ("http", "https") or not url.host:
                 raise SageSourceError(f"{name} must be an http(s) URL, got {getattr(self, name)!r}")
+        if self.backfill_window_rows < 0:
+            raise SageSourceError(
+                f"backfill_window_rows must be 0 (off) or more, got {self.backfill_window_rows}"
+            )
         if not 1 <= self.items_per_page <= 200:
             raise SageSourceError(
                 f"items_per_page must be between 1 and 200 (Sage's maximum), got {self.items_per_page}"

@@ -25,6 +25,7 @@ from dlt.common.pipeline import PipelineContext
 from dlt.destinations.impl.filesystem.sql_client import FilesystemSqlClient
 from dlt.destinations.sql_client import SqlClientBase
 
+from sage_source.backfill import BACKFILL
 from sage_source.settings import Endpoint
 from sage_source.tables import BUSINESS_ID, child_table
 from sage_source.watermarks import Cursor
@@ -86,13 +87,18 @@ def appendable(
         return frozenset()
     wanted = set(business_ids)
     states = _resource_states()
-    fresh = [
-        e for e in endpoints if not any(Cursor(states.get(e.name, {}).get(b, {})).synced for b in wanted)
-    ]
+    fresh = [e for e in endpoints if not any(_loaded(states.get(e.name, {}).get(b, {})) for b in wanted)]
     held = businesses_held(fresh)
     if held is None:
         return frozenset()
     return frozenset(e.name for e in fresh if not held.get(e.name, frozenset()) & wanted)
+
+
+def _loaded(slot: Mapping[str, Any]) -> bool:
+    """This pipeline may have loaded rows of the business × resource: a read finished, or a first
+    load in windows began (each window lands on its own: :mod:`sage_source.backfill`). Saves
+    asking the destination on every pass of a backfill."""
+    return Cursor(dict(slot)).synced or BACKFILL in slot
 
 
 def _resource_states() -> Mapping[str, Any]:

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from sage_source.batch import Batch
 from sage_source.client import RawPage, SageClient
 from sage_source.models import TIMESTAMP
-from sage_source.pages import Page, PageOrder, PageReader
+from sage_source.pages import Page, PageOrder, PageReader, page_total
 from sage_source.readahead import ahead
 from sage_source.rows import with_sync_columns
 from sage_source.seen_ids import FirstSighting
@@ -33,6 +33,7 @@ from sage_source.tables import DELETED_AT, ID, UPDATED_AT
 from sage_source.watermarks import server_moment
 
 PARSE_BYTES = 4 << 20  # pages parsed together (a page of 200 invoices is about 1 MB)
+PAGES_AHEAD = 8  # pages fetched ahead of their parsing (``SageClient.raw_pages``' own default)
 _TOMBSTONE_FIELDS = {ID: "text", DELETED_AT: "timestamp"}
 _ID_FIELDS = {ID: "text"}
 
@@ -50,6 +51,15 @@ class Read:
     reread_requests: int = 0
 
 
+class ListTooLong(Exception):  # noqa: N818 (a finding, not a failure)
+    """The listing holds more rows than the caller would read in one go (none were read)."""
+
+    def __init__(self, total: int, started: datetime) -> None:
+        super().__init__(f"{total} rows")
+        self.total = total
+        self.started = started  # the server's time of the listing's first page
+
+
 @dataclass(frozen=True)
 class Listing:
     """One business's list of one endpoint, and where its rows go."""
@@ -64,10 +74,12 @@ class Listing:
 
 
 def read_listing(
-    listing: Listing, params: dict[str, Any], supersede: bool = False
+    listing: Listing, params: dict[str, Any], supersede: bool = False, most: int | None = None
 ) -> Generator[Any, None, Read]:
     """Every page of one listing into the batch; with ``supersede``, its rows replace copies
-    of the same rows read earlier in this run (with their child rows)."""
+    of the same rows read earlier in this run (with their child rows). With ``most``: when the
+    first page says the listing holds more rows than that, :class:`ListTooLong` is raised before
+    any row reaches the batch (the pages fetched ahead meanwhile, a few, are dropped)."""
     endpoint, business_id, reader, batch = (
         listing.endpoint,
         listing.business_id,
@@ -78,7 +90,12 @@ def read_listing(
     order = PageOrder(endpoint.name)
     sighting = FirstSighting()
     totals: list[int] = []
-    parsed = ahead(_parsed(listing.client.raw_pages(endpoint.name, params, business_id), reader), depth=2)
+    if most is None:
+        fetched = listing.client.raw_pages(endpoint.name, params, business_id)
+    else:  # the first page alone, then the others fetched ahead: none is asked for in vain
+        first_alone = listing.client.raw_pages(endpoint.name, params, business_id, read_ahead=0)
+        fetched = ahead(_at_most(first_alone, most), PAGES_AHEAD, name=f"sage-{endpoint.name}")
+    parsed = ahead(_parsed(fetched, reader), depth=2)
     with closing(parsed):
         for raws, pages in parsed:
             read_at = server_moment(raws[-1].server_time)
@@ -101,6 +118,18 @@ def read_listing(
                 yield from batch.add(tables)
     read.shrank = bool(totals) and totals[-1] < totals[0]
     return read
+
+
+def _at_most(raws: Iterator[RawPage], most: int) -> Iterator[RawPage]:
+    """The pages, unless the first says there are more than ``most`` rows (``ListTooLong``)."""
+    first = next(raws, None)
+    if first is None:
+        return
+    total = page_total(first.body)
+    if total is not None and total > most:
+        raise ListTooLong(total, server_moment(first.server_time))
+    yield first
+    yield from raws
 
 
 def _parsed(raws: Iterator[RawPage], reader: PageReader) -> Iterator[tuple[list[RawPage], list[Page]]]:

@@ -19,7 +19,8 @@ endpoint (``requires``/``offered`` in ``models.json``).
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -77,6 +78,25 @@ class Outcome:
 
     def table(self) -> pa.Table:
         return keys_required(pa.Table.from_pylist([asdict(self)], schema=_SCHEMA))
+
+
+def per_unit(outcomes: Iterable[Outcome]) -> tuple[Outcome, ...]:
+    """One outcome per business × resource of a run loaded in several passes (a first load in
+    windows, :mod:`sage_source.backfill`, records one per pass): the last pass's, which says how
+    the run left it, with the rows and requests of every pass."""
+    units: dict[tuple[str, str], list[Outcome]] = {}
+    for outcome in sorted(outcomes, key=lambda o: o.run_started_at):
+        units.setdefault((outcome.business_id, outcome.resource), []).append(outcome)
+    return tuple(
+        replace(
+            passes[-1],
+            rows=sum(o.rows for o in passes),
+            reread_rows=sum(o.reread_rows for o in passes),
+            requests=sum(o.requests for o in passes),
+            reread_requests=sum(o.reread_requests for o in passes),
+        )
+        for _, passes in sorted(units.items())
+    )
 
 
 @cache

@@ -42,6 +42,21 @@ class Page:
 
 
 _NEXT = re.compile(rb'^\s*\{[^{\[]*?"\$next"\s*:\s*(null|"(?:[^"\\]|\\.)*")')
+_TOTAL = re.compile(rb'^\s*\{[^{\[]*?"\$total"\s*:\s*(\d+)')
+
+
+def page_total(body: bytes) -> int | None:
+    """A page's ``$total`` (the rows its listing holds), without parsing the page where Sage's
+    envelope puts it (among the scalar fields before ``$items``); None if the page has none."""
+    found = _TOTAL.match(body)
+    if found is not None:
+        return int(found.group(1))
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None  # reading the page says what is wrong with it
+    total = document.get("$total") if isinstance(document, dict) else None
+    return total if isinstance(total, int) else None
 
 
 def next_link(body: bytes, endpoint: str) -> str | None:

@@ -33,6 +33,7 @@ class Endpoint:
     deleted_since: bool = True  # has a delete feed
     deleted_flag: bool = False  # deleted rows stay listed with ``deleted: true``
     children: tuple[str, ...] = ()  # lists loaded as child tables (``tables.child_table``)
+    dated: bool = False  # has from_date/to_date on the rows' date: a big first load goes in windows
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -53,35 +54,39 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # Documents and money movements.
     Endpoint(
         "sales_invoices",
+        dated=True,
         children=("invoice_lines", "tax_analysis", "payments_allocations"),
         params=ALLOCATIONS,
     ),
     Endpoint(
         "sales_credit_notes",
+        dated=True,
         children=("credit_note_lines", "tax_analysis", "payments_allocations"),
         params=ALLOCATIONS,
     ),
-    Endpoint("sales_quick_entries", children=("payments_allocations",), params=ALLOCATIONS),
+    Endpoint("sales_quick_entries", dated=True, children=("payments_allocations",), params=ALLOCATIONS),
     Endpoint(
         "purchase_invoices",
+        dated=True,
         children=("invoice_lines", "tax_analysis", "payments_allocations"),
         params=ALLOCATIONS,
     ),
     Endpoint(
         "purchase_credit_notes",
+        dated=True,
         children=("credit_note_lines", "tax_analysis", "payments_allocations"),
         params=ALLOCATIONS,
     ),
-    Endpoint("purchase_quick_entries", children=("payments_allocations",), params=ALLOCATIONS),
-    Endpoint("contact_payments", children=("allocated_artefacts",)),
+    Endpoint("purchase_quick_entries", dated=True, children=("payments_allocations",), params=ALLOCATIONS),
+    Endpoint("contact_payments", dated=True, children=("allocated_artefacts",)),
     Endpoint("contact_allocations", children=("allocated_artefacts",)),
-    Endpoint("other_payments", children=("payment_lines",)),
-    Endpoint("bank_transfers"),
-    Endpoint("bank_deposits"),
+    Endpoint("other_payments", dated=True, children=("payment_lines",)),
+    Endpoint("bank_transfers", dated=True),
+    Endpoint("bank_deposits", dated=True),
     Endpoint("journals", children=("journal_lines",)),
     # The ledger: soft-deleted rows stay listed with ``deleted: true``.
-    Endpoint("transactions", deleted_since=False, deleted_flag=True),
-    Endpoint("ledger_entries", deleted_since=False, deleted_flag=True),
+    Endpoint("transactions", deleted_since=False, deleted_flag=True, dated=True),
+    Endpoint("ledger_entries", deleted_since=False, deleted_flag=True, dated=True),
     # Reference lists: small, read whole every run.
     *(
         Endpoint(name, incremental=False, deleted_since=False)

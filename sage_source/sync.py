@@ -9,6 +9,10 @@ Per business, a list resource (:func:`sync_list`):
 3. lists the ids (nothing else) of lists without a delete feed, every ``id_sweep_days``;
 4. moves the watermarks (:mod:`sage_source.watermarks`) only after all of that succeeded.
 
+A first load of a large dated list is read one window of dates per run pass instead
+(:mod:`sage_source.backfill`), each window landing on its own; the watermarks are set when the
+last one is done.
+
 Each business × resource lands whole or not at all (:meth:`ResourceSync.guarded`): its rows are
 held in the batch until it is read, and its outcome is recorded either way
 (:mod:`sage_source.outcomes`). How a listing is read is :mod:`sage_source.listing`'s part.
@@ -24,10 +28,11 @@ from typing import Any
 
 import dlt
 
+from sage_source.backfill import BACKFILL, Backfill, plan, wanted
 from sage_source.batch import Batch
 from sage_source.client import SageClient, server_time
 from sage_source.deletions import sweep, tombstones
-from sage_source.listing import Listing, Read, deleted_ids, listed_ids, read_listing
+from sage_source.listing import Listing, ListTooLong, Read, deleted_ids, listed_ids, read_listing
 from sage_source.outcomes import LOADED, UNIT_ERRORS, Outcome, report, unit_failure
 from sage_source.pages import PageReader
 from sage_source.rows import singleton_rows
@@ -47,6 +52,7 @@ class SyncOptions:
     start_date: datetime | None
     id_sweep_every: timedelta
     full_refresh: bool = False
+    window_rows: int = 0  # a first load of a dated list larger than this is read in windows; 0: never
     batch_rows: int = BATCH_ROWS
     run_started_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # keys the outcomes
     business_names: Mapping[str, str] = field(default_factory=dict)  # for messages
@@ -124,8 +130,12 @@ class ResourceSync:
 def sync_list(
     run: ResourceSync, endpoint: Endpoint, reader: PageReader, business_id: str, cursor: Cursor
 ) -> Generator[Any, None, Read]:
-    """One business of a list resource: steps 1–4 of the module docstring."""
+    """One business of a list resource: steps 1–4 of the module docstring (or one window of a
+    first load in windows)."""
     options = run.options
+    windowed = wanted(endpoint, options.window_rows, options.full_refresh, cursor.synced)
+    if windowed and BACKFILL in cursor.slot:
+        return (yield from _backfill(run, endpoint, reader, business_id, cursor))
     loaded_before = cursor.synced
     if options.full_refresh:
         cursor.reset()
@@ -146,7 +156,13 @@ def sync_list(
         listed_ids=[] if sweeping else None,
     )
 
-    read = yield from read_listing(listing, params)
+    try:
+        read = yield from read_listing(listing, params, most=options.window_rows if windowed else None)
+    except ListTooLong as too_long:  # a first load too big for one go: in windows, from now
+        filters = {"updated_or_created_since": since} if since is not None else {}
+        rows = options.window_rows
+        cursor.slot[BACKFILL] = plan(run.client, endpoint, business_id, filters, too_long, window_rows=rows)
+        return (yield from _backfill(run, endpoint, reader, business_id, cursor))
     started = read.started or datetime.now(UTC)
     vouched = started  # how far the rows read can vouch for (see ``watermark``)
     if endpoint.incremental and read.pages > 1:
@@ -165,6 +181,44 @@ def sync_list(
         f", {read.reread_rows} read again (changed while paging)" if read.reread_rows else "",
         f", {deleted} deleted" if deleted else "",
     )
+    return read
+
+
+def _backfill(
+    run: ResourceSync, endpoint: Endpoint, reader: PageReader, business_id: str, cursor: Cursor
+) -> Generator[Any, None, Read]:
+    """The next window of a first load in windows.
+
+    No second read of rows changed while paging, no delete feed: the first incremental read after
+    the last window starts from when the backfill began, which covers both."""
+    filters: dict[str, Any] = {}
+    start = cursor.updated_since(run.options.overlap, run.options.start_date)
+    if start is not None:
+        filters["updated_or_created_since"] = start
+    backfill = Backfill(cursor.slot[BACKFILL])
+    number, window = backfill.done + 1, backfill.next_window
+    # Windows after the first may hold a row an earlier window loaded (its date moved): its child
+    # lists are replaced, as in an incremental read.
+    listing = Listing(endpoint, business_id, reader, run.client, run.batch, loaded_before=backfill.done > 0)
+    params = {"attributes": "all", **endpoint.params, **filters, **window.params()}
+    read = yield from read_listing(listing, params)
+    if read.shrank:  # a row may have slipped past a page boundary: the same window again next pass
+        log.warning("%s: rows were deleted while paging window %s; it is read again", endpoint.name, window)
+    else:
+        backfill.advance()
+    log.info(
+        "%s · business %s: window %d of %d (%s), %d row(s)",
+        endpoint.name,
+        business_id,
+        number,
+        len(backfill.windows),
+        window,
+        read.rows,
+    )
+    if backfill.finished:
+        del cursor.slot[BACKFILL]
+        # Every row changed, added or deleted since the backfill began is read next run.
+        cursor.finish(backfill.started, backfill.started, None)
     return read
 
 

@@ -202,6 +202,27 @@ def kill_during(
     return landed
 
 
+def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 300) -> bool:
+    """SIGKILL ``process`` as soon as ``ready()`` (e.g. a number of load packages committed);
+    False if it finished first."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if ready():
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.002)
+    if process.poll() is None:  # never ready: stopped all the same, and said so
+        process.kill()
+    process.wait()
+    return False
+
+
+def loaded_packages(pipeline_dir: Path) -> int:
+    """Load packages a run of this pipeline has loaded and committed (``load/loaded/<id>``)."""
+    return sum(1 for p in (pipeline_dir / "load" / "loaded").glob("*") if p.is_dir())
+
+
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
