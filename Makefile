@@ -32,8 +32,10 @@ typecheck: venv
 postgres:
 	bash scripts/ensure_postgres.sh
 
+# Two workers, each taking whole test files (module fixtures stay in one process): 14.6 min here
+# against 23.5 serially. `.venv/bin/pytest tests/<folder>` alone still runs serially.
 unit: venv postgres
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test: lint typecheck unit
 
