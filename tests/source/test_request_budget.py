@@ -41,9 +41,13 @@ STARTUP = 2  # seconds for the (warm) workers to resolve their settings and fetc
 @pytest.fixture(scope="module")
 def workers() -> Iterator[multiprocessing.pool.Pool]:
     """Four spawned processes with the project imported, for every test of the module."""
-    with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
+    pool = multiprocessing.get_context("spawn").Pool(WORKERS)
+    try:
         pool.map(warm, range(WORKERS), chunksize=1)
         yield pool
+    finally:  # each worker gets its sentinel and is joined (Pool's exit terminates them, which can hang)
+        pool.close()
+        pool.join()
 
 
 def run_workers(

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -139,8 +140,11 @@ def test_workers_refreshing_one_chain_at_once_never_break_it(fresh_server: Build
         start_at=time.time() + 5,  # after every spawned worker has imported the project
         seconds=16,
     )
-    with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
-        outcomes: list[Outcome] = pool.map(work, [race] * WORKERS)
+    # The executor's shutdown sends each worker its sentinel and joins it; a Pool's exit terminates
+    # them instead, which once hung joining a worker under xdist.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(WORKERS, mp_context=spawn) as pool:
+        outcomes: list[Outcome] = list(pool.map(work, [race] * WORKERS))
 
     assert [o.error for o in outcomes] == [None] * WORKERS, outcomes
     stats = token_stats(server)
