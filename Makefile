@@ -32,8 +32,8 @@ typecheck: venv
 postgres:
 	bash scripts/ensure_postgres.sh
 
-# Two workers, each taking whole test files (module fixtures stay in one process): 14.6 min here
-# against 23.5 serially. `.venv/bin/pytest tests/<folder>` alone still runs serially.
+# Two workers, each taking whole test files (module fixtures stay in one process): 14.6-23.7 min
+# here against 23.5 serially. `.venv/bin/pytest tests/<folder>` alone still runs serially.
 unit: venv postgres
 	$(BIN)/pytest -n 2 --dist loadfile
 
