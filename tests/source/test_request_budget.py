@@ -100,7 +100,10 @@ def test_a_429_pauses_every_worker_of_the_app(
     flight for the app, so a 429 is met by one request at a time): each 429's Retry-After is
     recorded for the app and every worker waits it out, not only the one that met it. A backoff of
     the worker's own would cost a 429 per thread instead: a dozen in the first second."""
-    per_window, threads, each = 5, 2, 3  # each worker has more to send than one window admits
+    # Each thread has more to send than the whole app is admitted before its first 429 (per_window),
+    # so every worker still has work when a pause begins. With less, a worker could be done by then,
+    # or have only its own refused request left, which waits in the retry, not the budget (CI met it).
+    per_window, threads, each = 5, 2, 6
     limits = LimitsConfig(per_minute=per_window, latency=0.05, window_seconds=1)
     server = fresh_server(invoices=5, history_days=30, frozen_clock=False, limits=limits)
     outcomes = run_workers(
