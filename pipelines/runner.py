@@ -110,6 +110,7 @@ class RunRequest:
     as_of_date: str | None = None  # the marts' "today" (default: the date the books were read)
     strict: bool | None = None  # a skipped business × resource fails the run (None: the setting)
     connection: str | None = None  # which connection's tokens and settings (None: the setting, "default")
+    dbt_unit_tests: bool = False  # also run dbt's unit tests (they check SQL, not data: tests, not runs)
 
 
 @dataclass(frozen=True)
@@ -469,6 +470,7 @@ def _build_marts(request: RunRequest, pipeline: dlt.Pipeline) -> MartsReport | N
         profile_env=postgres_profile_env(pipeline) if target == "postgres" else {},
         as_of_date=request.as_of_date,
         project_dir=Path(request.dbt_project_dir) if request.dbt_project_dir else DBT_PROJECT,
+        unit_tests=request.dbt_unit_tests,
     )
     return build_marts(marts)
 

@@ -57,7 +57,7 @@ class Runs:
 def into_postgres_run(connected: Connected, credentials: str) -> RunReport:
     """One run into PostgreSQL with ``dbt build``, as ``sage-pipeline run --destination postgres``."""
     with patched_env({**connected.env, "DESTINATION__POSTGRES__CREDENTIALS": credentials}):
-        return run(connected.request(destination="postgres", build_marts=True))
+        return run(connected.request(destination="postgres", build_marts=True, dbt_unit_tests=True))
 
 
 @pytest.fixture(scope="module")
