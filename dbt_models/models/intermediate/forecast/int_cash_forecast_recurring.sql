@@ -91,7 +91,8 @@ final as (
         origin_date as snapshot_date,
         cash_flow_line,
         cast(floor({{ dbt.datediff('origin_date', 'flow_date', 'day') }} / 7.0) + 1 as integer) as week_number,
-        cast(sum(monthly_amount) as decimal(38, 9)) as amount
+        -- To the currency's minor unit: a forecast amount in fractions of a cent would be false precision.
+        cast(round(sum(monthly_amount), {{ var('cash_allocation_decimals') }}) as decimal(38, 9)) as amount
     from projected
     where flow_date > origin_date
         and flow_date <= cast({{ dbt.dateadd('day', horizon_days - 1, 'origin_date') }} as date)
