@@ -8,6 +8,7 @@ Books are loaded over HTTP from the sandbox by the real pipeline and built by ``
 
 from __future__ import annotations
 
+import io
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import duckdb
 import pytest
 
 from pipelines.marts import MartsRequest, build_marts
+from pipelines.marts_summary import print_marts_summary
 from sage_sandbox import SandboxConfig, SandboxServer
 from testkit.load_warehouse import NOW
 from testkit.marts_builds import Built, build
@@ -131,3 +133,20 @@ def test_a_backtest_forecast_is_the_forecast_made_on_its_origin(seed7: Built, tm
         )
         == lines_then
     )
+
+
+def test_the_marts_summary_prints_the_backtest_error(seed7: Built, no_history: Built) -> None:
+    """``make demo`` and ``sage-pipeline run`` end with the summary: it says how far the forecast has
+    been off, per business, or that there is nothing to measure yet."""
+    out = io.StringIO()
+    print_marts_summary(seed7.database, out)
+    text = out.getvalue()
+    accuracy = seed7.query(
+        "select b.business_name, a.mae from marts.rpt_cash_forecast_accuracy a "
+        "join marts.dim_businesses b using (business_id)"
+    )
+    for business, mae in accuracy:
+        assert f"{business:<28} " in text and f"{Decimal(str(mae)):,.2f}, " in text, (business, mae)
+    out = io.StringIO()
+    print_marts_summary(no_history.database, out)
+    assert out.getvalue().count("no month-end with history to backtest from yet") == 2
