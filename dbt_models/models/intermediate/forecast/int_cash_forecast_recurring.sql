@@ -32,14 +32,14 @@ cash_entries as (
         and cash_flow_activity <> 'internal_transfer'
 ),
 
--- What each line moved on each day of the month over the window, as a monthly average.
+-- What each line moved on each day of the month over the whole window (÷ months below, once per week).
 by_day_of_month as (
     select
         origins.business_id,
         origins.origin_date,
         cash_entries.cash_flow_line,
         cast(extract(day from cash_entries.entry_date) as integer) as day_of_month,
-        sum(cash_entries.cash_amount) / {{ months }} as monthly_amount
+        sum(cash_entries.cash_amount) as window_amount
     from cash_entries
     inner join origins
         on cash_entries.business_id = origins.business_id
@@ -78,21 +78,20 @@ projected as (
             'least(by_day_of_month.day_of_month, cast(extract(day from ' ~ month_end('horizon_months.month_start') ~ ') as integer)) - 1',
             'horizon_months.month_start'
         ) }} as date) as flow_date,
-        by_day_of_month.monthly_amount
+        by_day_of_month.window_amount
     from by_day_of_month
     inner join horizon_months
         on by_day_of_month.business_id = horizon_months.business_id
         and by_day_of_month.origin_date = horizon_months.origin_date
 ),
 
-final as (
+weekly as (
     select
         business_id,
-        origin_date as snapshot_date,
+        origin_date,
         cash_flow_line,
         cast(floor({{ dbt.datediff('origin_date', 'flow_date', 'day') }} / 7.0) + 1 as integer) as week_number,
-        -- To the currency's minor unit: a forecast amount in fractions of a cent would be false precision.
-        cast(round(sum(monthly_amount), {{ var('cash_allocation_decimals') }}) as decimal(38, 9)) as amount
+        sum(window_amount) as window_amount
     from projected
     where flow_date > origin_date
         and flow_date <= cast({{ dbt.dateadd('day', horizon_days - 1, 'origin_date') }} as date)
@@ -101,6 +100,17 @@ final as (
         origin_date,
         cash_flow_line,
         cast(floor({{ dbt.datediff('origin_date', 'flow_date', 'day') }} / 7.0) + 1 as integer)
+),
+
+final as (
+    select
+        business_id,
+        origin_date as snapshot_date,
+        cash_flow_line,
+        week_number,
+        -- The window's cash ÷ its months, to the cent, exactly alike on DuckDB and PostgreSQL.
+        {{ divide_to_cent('window_amount', months) }} as amount
+    from weekly
 )
 
 select * from final

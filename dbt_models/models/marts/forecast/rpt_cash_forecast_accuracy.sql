@@ -18,10 +18,11 @@ by_business as (
         business_id,
         count(distinct origin_date) as origins_compared,
         count(*) as weeks_compared,
-        avg(absolute_error) as mae,
-        avg(actual_closing_cash) as average_cash,
-        avg(naive_absolute_error) as naive_mae,
-        avg(documents_only_absolute_error) as documents_only_mae
+        -- Means to the cent, exactly alike on DuckDB and PostgreSQL (divide_to_cent).
+        {{ divide_to_cent('sum(absolute_error)', 'count(*)') }} as mae,
+        {{ divide_to_cent('sum(actual_closing_cash)', 'count(*)') }} as average_cash,
+        {{ divide_to_cent('sum(naive_absolute_error)', 'count(*)') }} as naive_mae,
+        {{ divide_to_cent('sum(documents_only_absolute_error)', 'count(*)') }} as documents_only_mae
     from backtest
     group by business_id
 ),
@@ -33,13 +34,13 @@ final as (
         cast(coalesce(by_business.weeks_compared, 0) as integer) as weeks_compared,
         cast(by_business.average_cash as decimal(38, 9)) as average_cash,
         cast(by_business.mae as decimal(38, 9)) as mae,
-        cast(100 * by_business.mae / nullif(abs(by_business.average_cash), 0) as decimal(18, 4))
+        cast(100 * by_business.mae / nullif(abs(by_business.average_cash), 0) as decimal(18, 2))
             as mae_pct_of_average_cash,
         cast(by_business.naive_mae as decimal(38, 9)) as naive_mae,
-        cast(100 * by_business.naive_mae / nullif(abs(by_business.average_cash), 0) as decimal(18, 4))
+        cast(100 * by_business.naive_mae / nullif(abs(by_business.average_cash), 0) as decimal(18, 2))
             as naive_mae_pct_of_average_cash,
         cast(by_business.documents_only_mae as decimal(38, 9)) as documents_only_mae,
-        cast(100 * by_business.documents_only_mae / nullif(abs(by_business.average_cash), 0) as decimal(18, 4))
+        cast(100 * by_business.documents_only_mae / nullif(abs(by_business.average_cash), 0) as decimal(18, 2))
             as documents_only_mae_pct_of_average_cash
     from businesses
     left join by_business
