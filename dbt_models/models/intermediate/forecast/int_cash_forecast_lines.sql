@@ -1,3 +1,6 @@
+-- A table, not a view: every forecast mart, the backtest and their tests read it, and as a view each would
+-- recompute the whole chain (open items at every origin, habits, probabilities, recurring history).
+{{ config(materialized='table') }}
 -- One row per forecast origin, week, source and line: where each week's forecast cash comes from, signed
 -- + in / − out, in base currency. source open_invoice = open receivables (invoices expected at their
 -- probability of collection, credit notes and payments on account negative), line receipts_from_customers;

@@ -1,3 +1,6 @@
+-- A table, not a view: every forecast mart, the backtest and their tests read it, and as a view each would
+-- recompute the whole chain (open items at every origin, habits, probabilities, recurring history).
+{{ config(materialized='table') }}
 -- One row per forecast origin (int_cash_forecast_origins), business and week: the 13-week cash forecast as
 -- of that origin, rolled forward from the bank balances at the close of the origin date
 -- (fct_cash_position_daily) with the week's flows (int_cash_forecast_lines), plus week forecast_weeks + 1
