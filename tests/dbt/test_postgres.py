@@ -42,6 +42,8 @@ MARTS = {
     "rpt_ar_aging": "business_id, as_of_date, contact_id",
     "fct_receivables_kpis_monthly": "business_id, month_end",
     "fct_cash_forecast_13w": "business_id, snapshot_date, week_number",
+    "fct_cash_forecast_lines": "business_id, snapshot_date, week_number, source, line",
+    "fct_cash_forecast_backtest": "business_id, origin_date, week_number",  # the forecast at month-ends
 }
 
 
