@@ -32,10 +32,12 @@ typecheck: venv
 postgres:
 	bash scripts/ensure_postgres.sh
 
-# Two workers, each taking whole test files (module fixtures stay in one process): 14.6-23.7 min
-# here against 23.5 serially. `.venv/bin/pytest tests/<folder>` alone still runs serially.
+# Two workers, each taking whole test files (module fixtures stay in one process), in the order
+# collected: the files that take minutes first (tests/conftest.py, LONG_FILES), not xdist's default
+# of the files with most tests first, which let one long file start last and set the end.
+# `.venv/bin/pytest tests/<folder>` alone still runs serially.
 unit: venv postgres
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 test: lint typecheck unit
 

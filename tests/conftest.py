@@ -33,6 +33,28 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
 
 
+# The files that take minutes each, longest first. `make test` hands whole files to two workers
+# (pytest-xdist, --dist loadfile) in the order they were collected; started last, one of these
+# sets the end of the run while the other worker idles, so they are collected first.
+LONG_FILES = (
+    "tests/pipelines/test_crash_matrix.py",
+    "tests/dbt/test_incremental.py",
+    "tests/pipelines/test_properties.py",
+    "tests/pipelines/test_package.py",
+    "tests/dbt/test_postgres.py",
+    "tests/pipelines/test_scale_out.py",
+    "tests/dbt/test_forecast.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES)
+
+    items.sort(key=rank)  # stable: the tests of a file, and the other files, keep their order
+
+
 @pytest.fixture(scope="session")
 def shared_server() -> Iterator[SandboxServer]:
     with SandboxServer(SMALL) as server:
