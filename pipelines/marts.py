@@ -51,6 +51,9 @@ class MartsRequest:
     threads: int = 2
     select: tuple[str, ...] = ()  # dbt node selection (default: everything)
     extra_args: tuple[str, ...] = ()  # more `dbt build` arguments (benchmarks: --resource-type model)
+    # Rebuild the incremental marts whole (`dbt build --full-refresh`); without it a build after the
+    # first one rebuilds only the periods whose inputs changed (dbt_models/README.md: Incremental builds).
+    full_refresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ def build_marts(request: MartsRequest) -> MartsReport:
     ]
     if request.select:
         command += ["--select", *request.select]
+    if request.full_refresh:
+        command.append("--full-refresh")
     command += request.extra_args
     if request.as_of_date:
         command += ["--vars", json.dumps({"as_of_date": request.as_of_date})]
