@@ -2,7 +2,7 @@
 
     Why fingerprints, not _dlt_load_id or updated_at: a Sage soft delete is an UPDATE of is_deleted in
     place (sage_source/deletions.py) that keeps the row's load id, and a hard delete leaves no row to
-    carry one. So each incremental model keeps, beside itself, a small table of fingerprints of its
+    carry one. So each incremental model keeps a small table of fingerprints of its
     inputs per (business_id, period): the row count and an order-independent sum of row hashes. A build
     compares the inputs' fingerprints now with the stored ones and rebuilds exactly the periods that
     differ: a re-dated row changes its old and its new period, a delete (soft or hard) its period, a
@@ -13,10 +13,12 @@
 
     How a model uses it (fct_general_ledger is the plainest example):
       - materialized='incremental', incremental_strategy='append' (the pre-hook below deletes what is
-        rebuilt, so dbt only has to insert), on_schema_change='fail' (a new column needs --full-refresh);
+        rebuilt, so dbt only has to insert), on_schema_change='append_new_columns' (a column added to
+        the model is added to the table, empty in the periods not rebuilt: run --full-refresh after such a
+        change; 'fail' would also fail on PostgreSQL, where a contract's varchar meets the SQL's text);
       - in its body, {% do incremental_fingerprints(fingerprint_sql) %}: stores the inputs' fingerprints
-        at <model>__fingerprints_next and, when incremental, the changed periods at
-        <model>__changed_periods (business_id, period), which the model's own SQL filters on;
+        at incremental_state.<model>__fingerprints_next and, when incremental, the changed periods at
+        incremental_state.<model>__changed_periods (business_id, period), which the model's SQL filters on;
       - pre_hook delete_changed_rows(...): removes the rows about to be rebuilt;
       - post_hook keep_fingerprints(): the new fingerprints become the stored ones.
     The scratch tables stay after the build (tests read them to see what was rebuilt). -#}
@@ -41,11 +43,12 @@
     cast(hash({{ row }}) as hugeint)
 {%- endmacro %}
 
-{#- A scratch table beside the model (plain `create table as`: dbt's create_table_as would apply the
-    model's contract to it). -#}
-{% macro sibling_relation(suffix) -%}
+{#- A table of the model's build state, `incremental_state.<model>__<suffix>`: in a schema of its own, so
+    that the marts' schemas hold only marts (plain `create table as`: dbt's create_table_as would apply
+    the model's contract to it). -#}
+{% macro state_relation(suffix) -%}
     {{ return(api.Relation.create(
-        database=this.database, schema=this.schema, identifier=this.identifier ~ '__' ~ suffix, type='table'
+        database=this.database, schema='incremental_state', identifier=this.identifier ~ '__' ~ suffix, type='table'
     )) }}
 {%- endmacro %}
 
@@ -55,9 +58,9 @@
     nor in a unit test (which builds no table; its model is never incremental). -#}
 {% macro incremental_fingerprints(fingerprint_sql) %}
     {%- if execute and model.resource_type != 'unit_test' -%}
-        {%- set next_relation = sibling_relation('fingerprints_next') -%}
-        {%- set stored_relation = sibling_relation('fingerprints') -%}
-        {%- set changed_relation = sibling_relation('changed_periods') -%}
+        {%- set next_relation = state_relation('fingerprints_next') -%}
+        {%- set stored_relation = state_relation('fingerprints') -%}
+        {%- set changed_relation = state_relation('changed_periods') -%}
         {%- do adapter.drop_relation(next_relation) -%}
         {%- do run_query('create table ' ~ next_relation ~ ' as ' ~ fingerprint_sql) -%}
         {%- do adapter.drop_relation(changed_relation) -%}
@@ -106,7 +109,7 @@
 
 {#- The changed periods, for the model's SQL: `changed_periods()` is the table to join or filter on. -#}
 {% macro changed_periods() -%}
-    {{ sibling_relation('changed_periods') }}
+    {{ state_relation('changed_periods') }}
 {%- endmacro %}
 
 {#- Pre-hook: deletes the rows of the model that this build rebuilds, those for which `condition` holds
@@ -114,7 +117,7 @@
     no stored fingerprints to compare with, the model is emptied: it is rebuilt whole. -#}
 {% macro delete_changed_rows(condition) %}
     {%- if is_incremental() -%}
-        {%- set stored_relation = sibling_relation('fingerprints') -%}
+        {%- set stored_relation = state_relation('fingerprints') -%}
         {%- set stored = adapter.get_relation(stored_relation.database, stored_relation.schema, stored_relation.identifier) -%}
         delete from {{ this }} as target
         {%- if stored is not none %}
@@ -127,8 +130,8 @@
 
 {#- Post-hook: the fingerprints this build was made from become the stored ones. -#}
 {% macro keep_fingerprints() %}
-    {%- set next_relation = sibling_relation('fingerprints_next') -%}
-    {%- set stored_relation = sibling_relation('fingerprints') -%}
+    {%- set next_relation = state_relation('fingerprints_next') -%}
+    {%- set stored_relation = state_relation('fingerprints') -%}
     {%- do adapter.drop_relation(stored_relation) -%}
     {%- do adapter.rename_relation(next_relation, stored_relation) -%}
     select 1 as fingerprints_kept

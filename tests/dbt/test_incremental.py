@@ -43,17 +43,17 @@ SNAPSHOT = "incremental_result"  # where an incremental build's tables are copie
 # many there are: (scratch table, the model, the key the scratch table lists).
 REBUILT = {
     "fct_general_ledger": (
-        "marts.fct_general_ledger__changed_periods",
+        "incremental_state.fct_general_ledger__changed_periods",
         "marts.fct_general_ledger",
         "business_id, cast(date_trunc('month', entry_date) as date)",
     ),
     "int_cash_entries_classified": (
-        "intermediate.int_cash_entries_classified__changed_transactions",
+        "incremental_state.int_cash_entries_classified__changed_transactions",
         "intermediate.int_cash_entries_classified",
         "business_id, transaction_id",
     ),
     "fct_open_items": (
-        "marts.fct_open_items__changed_as_of_dates",
+        "incremental_state.fct_open_items__changed_as_of_dates",
         "marts.fct_open_items",
         "business_id, as_of_date",
     ),
@@ -152,11 +152,11 @@ def change_books(server: SandboxServer, rng: random.Random) -> None:
 
 
 def tables(warehouse: Warehouse) -> list[str]:
-    """Every table dbt built in the marts and intermediate schemas (not the models' scratch tables)."""
+    """Every table dbt built in the marts and intermediate schemas."""
     rows = warehouse.query(
         "select table_schema, table_name from information_schema.tables "
         "where table_schema in ('marts', 'intermediate') and table_type = 'BASE TABLE' "
-        "and table_name not like '%\\_\\_%' escape '\\' and table_name <> 'reconciliation_failures' "
+        "and table_name <> 'reconciliation_failures' "
         "order by 1, 2"
     )
     return [f"{schema}.{name}" for schema, name in rows]

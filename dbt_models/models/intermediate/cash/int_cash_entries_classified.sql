@@ -33,8 +33,8 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_rows('exists (select 1 from ' ~ sibling_relation('changed_transactions') ~ ' as changed where changed.business_id = target.business_id and changed.transaction_id = target.transaction_id)') }}",
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_changed_rows('exists (select 1 from ' ~ state_relation('changed_transactions') ~ ' as changed where changed.business_id = target.business_id and changed.transaction_id = target.transaction_id)') }}",
     post_hook="{{ keep_fingerprints() }}",
 ) }}
 {%- set decimals = var('cash_allocation_decimals') %}
@@ -67,7 +67,7 @@
 {%- endset %}
 {%- do incremental_fingerprints(fingerprint_sql) %}
 {%- if execute and is_incremental() and model.resource_type != 'unit_test' %}
-    {%- set changed_transactions = sibling_relation('changed_transactions') %}
+    {%- set changed_transactions = state_relation('changed_transactions') %}
     {%- do adapter.drop_relation(changed_transactions) %}
     {%- set changed_transactions_sql %}
         select entries.business_id, entries.transaction_id
@@ -91,7 +91,7 @@ entries as (
     select * from {{ ref('int_ledger_entries_signed') }} as entries
     {%- if is_incremental() %}
     where exists (
-        select 1 from {{ sibling_relation('changed_transactions') }} as changed
+        select 1 from {{ state_relation('changed_transactions') }} as changed
         where changed.business_id = entries.business_id
             and changed.transaction_id = entries.transaction_id
     )

@@ -10,7 +10,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     pre_hook="{{ delete_changed_rows('exists (select 1 from ' ~ changed_periods() ~ ' as changed where changed.business_id = target.business_id and changed.period = target.period_month)') }}",
     post_hook="{{ keep_fingerprints() }}",
 ) }}

@@ -21,8 +21,8 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_rows('exists (select 1 from ' ~ sibling_relation('changed_as_of_dates') ~ ' as changed where changed.business_id = target.business_id and changed.as_of_date = target.as_of_date)') }}",
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_changed_rows('exists (select 1 from ' ~ state_relation('changed_as_of_dates') ~ ' as changed where changed.business_id = target.business_id and changed.as_of_date = target.as_of_date)') }}",
     post_hook="{{ keep_fingerprints() }}",
 ) }}
 {%- set fingerprint_sql %}
@@ -57,7 +57,7 @@
 {%- endset %}
 {%- do incremental_fingerprints(fingerprint_sql) %}
 {%- if execute and is_incremental() and model.resource_type != 'unit_test' %}
-    {%- set changed_as_of_dates = sibling_relation('changed_as_of_dates') %}
+    {%- set changed_as_of_dates = state_relation('changed_as_of_dates') %}
     {%- do adapter.drop_relation(changed_as_of_dates) %}
     {%- set changed_as_of_dates_sql %}
         with as_of_dates as (
@@ -108,7 +108,7 @@ as_of_dates as (
     select * from {{ open_item_as_of_dates() }} as dates
     {%- if is_incremental() %}
     where exists (
-        select 1 from {{ sibling_relation('changed_as_of_dates') }} as changed
+        select 1 from {{ state_relation('changed_as_of_dates') }} as changed
         where changed.business_id = dates.business_id
             and changed.as_of_date = dates.as_of_date
     )
