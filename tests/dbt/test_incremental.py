@@ -39,23 +39,24 @@ INVOICES = 80  # per business: a year and more of months, small enough to build 
 BATCHES = 3
 SNAPSHOT = "incremental_result"  # where an incremental build's tables are copied before the full rebuild
 
-# What each incremental model rebuilt (its scratch table, macros/incremental_periods.sql) against how
-# many there are: (scratch table, the model, the key the scratch table lists).
+# What each incremental model rebuilt (its scratch table, macros/incremental_periods.sql) against what it
+# holds: (scratch table, the model, the model's key named as the scratch table's columns). The cash split is
+# rebuilt by transaction: the bank transactions rebuilt against all of them.
 REBUILT = {
     "fct_general_ledger": (
         "incremental_state.fct_general_ledger__changed_periods",
         "marts.fct_general_ledger",
-        "business_id, cast(date_trunc('month', entry_date) as date)",
+        ("business_id", "cast(date_trunc('month', entry_date) as date) as period"),
     ),
     "int_cash_entries_classified": (
         "incremental_state.int_cash_entries_classified__changed_transactions",
         "intermediate.int_cash_entries_classified",
-        "business_id, transaction_id",
+        ("business_id", "transaction_id"),
     ),
     "fct_open_items": (
         "incremental_state.fct_open_items__changed_as_of_dates",
         "marts.fct_open_items",
-        "business_id, as_of_date",
+        ("business_id", "as_of_date"),
     ),
 }
 
@@ -186,11 +187,16 @@ def differences(warehouse: Warehouse, name: str) -> tuple[int, int, list[tuple[A
 
 
 def rebuilt_share(warehouse: Warehouse) -> dict[str, tuple[int, int]]:
-    """Per incremental model: (keys the last build rebuilt, keys the model holds)."""
+    """Per incremental model: (keys of the model the last build rebuilt, keys the model holds)."""
     shares = {}
     for model, (scratch, table, key) in REBUILT.items():
-        (rebuilt,) = warehouse.query(f"select count(*) from {scratch}")[0]
-        (held,) = warehouse.query(f"select count(*) from (select distinct {key} from {table}) as k")[0]
+        keys = f"select distinct {', '.join(key)} from {table}"
+        columns = [column.split(" as ")[-1] for column in key]
+        match = " and ".join(f"s.{c} = k.{c}" for c in columns)
+        (held,) = warehouse.query(f"select count(*) from ({keys}) as k")[0]
+        (rebuilt,) = warehouse.query(
+            f"select count(*) from ({keys}) as k where exists (select 1 from {scratch} as s where {match})"
+        )[0]
         shares[model] = (rebuilt, held)
     return shares
 
