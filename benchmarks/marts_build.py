@@ -140,14 +140,24 @@ def backtest_error(database: Path) -> float | None:
     return None if row is None or row[0] is None else round(float(row[0]), 1)
 
 
+def node_seconds(results: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds spent per kind of node (model, seed, test, ...), summed over dbt's threads."""
+    spent: dict[str, float] = {}
+    for result in results:
+        kind = str(result["unique_id"]).split(".")[0]
+        spent[kind] = round(spent.get(kind, 0.0) + float(result["execution_time"]), 1)
+    return spent
+
+
 def figures_of(report: MartsReport, peak_mb: int, results: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "ok": report.ok,
         "seconds": round(report.seconds, 1),
         "peak_mb": peak_mb,
         **report.statuses,
+        "node_seconds": node_seconds(results),
         "failures": report.failures,
-        "slowest": slowest(results),
+        "slowest": slowest(results, 15),
     }
 
 

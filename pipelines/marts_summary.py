@@ -1,12 +1,13 @@
 """The few lines an analyst looks at first, read from the marts: cash today per bank, overdue
-receivables by aging bucket, and last month's DSO. ``make demo`` ends with them. The figures are
+receivables by aging bucket, last month's DSO, and how far off the cash forecast has been.
+``make demo`` ends with them. The figures are
 computed in dbt (marts.rpt_headline_figures); this module only prints them."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import duckdb
 
@@ -43,6 +44,15 @@ LAST_MONTH_KPIS = """
     order by business_name
 """
 
+# The 13-week forecast's backtest: made at each of the last month-ends, against the cash that followed.
+FORECAST_ACCURACY = """
+    select
+        businesses.business_name, businesses.base_currency_id, accuracy.origins_compared, accuracy.mae,
+        accuracy.mae_pct_of_average_cash, accuracy.naive_mae_pct_of_average_cash
+    from marts.rpt_cash_forecast_accuracy as accuracy
+    inner join marts.dim_businesses as businesses using (business_id)
+    order by businesses.business_name
+"""
 
 # What did not tie when the marts were built (dbt's on-run-end hook records it; none when all tied).
 RECONCILIATION_FAILURES = """
@@ -62,6 +72,7 @@ def print_marts_summary(database: Path, out: TextIO) -> None:
         cash = db.execute(CASH_TODAY).fetchall()
         aging = db.execute(AR_BY_BUCKET).fetchall()
         kpis = db.execute(LAST_MONTH_KPIS).fetchall()
+        accuracy = db.execute(FORECAST_ACCURACY).fetchall()
         recorded = db.execute(
             "select count(*) from information_schema.tables "
             "where table_schema = 'marts' and table_name = 'reconciliation_failures'"
@@ -85,11 +96,27 @@ def print_marts_summary(database: Path, out: TextIO) -> None:
             f"CEI {_days(cei, '%')}",
             file=out,
         )
+    _print_forecast_accuracy(accuracy, out)
 
     if failures:
         print("\nReconciliations that did not tie (marts.reconciliation_failures):", file=out)
     for business, test, rows in failures:
         print(f"   {business:<28} {test} ({rows} row{'s' if rows != 1 else ''})", file=out)
+
+
+def _print_forecast_accuracy(accuracy: list[tuple[Any, ...]], out: TextIO) -> None:
+    """Per business, the forecast's backtest error, or that there is no history to measure it on."""
+    if accuracy:
+        print("\n13-week cash forecast, backtested (mean absolute error of weekly closing cash):", file=out)
+    for business, currency, origins, mae, pct, naive in accuracy:
+        if mae is None:
+            print(f"   {business:<28} no month-end with history to backtest from yet", file=out)
+            continue
+        print(
+            f"   {business:<28} {currency} {mae:,.2f}, {_days(pct, '%')} of average cash over {origins} "
+            f"month-ends (cash assumed flat: {_days(naive, '%')})",
+            file=out,
+        )
 
 
 def _days(value: Decimal | None, unit: str = " days") -> str:

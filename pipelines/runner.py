@@ -113,6 +113,7 @@ class RunRequest:
     as_of_date: str | None = None  # the marts' "today" (default: the date the books were read)
     strict: bool | None = None  # a skipped business × resource fails the run (None: the setting)
     connection: str | None = None  # which connection's tokens and settings (None: the setting, "default")
+    dbt_unit_tests: bool = False  # also run dbt's unit tests (they check SQL, not data: tests, not runs)
 
 
 @dataclass(frozen=True)
@@ -473,6 +474,7 @@ def _build_marts(request: RunRequest, pipeline: dlt.Pipeline) -> MartsReport | N
         as_of_date=request.as_of_date,
         project_dir=Path(request.dbt_project_dir) if request.dbt_project_dir else DBT_PROJECT,
         full_refresh=request.full_refresh or request.full_refresh_marts,
+        unit_tests=request.dbt_unit_tests,
     )
     return build_marts(marts)
 

@@ -39,7 +39,7 @@ class Built:
 
 
 def build(database: Path, work: Path, *select: str) -> MartsReport:
-    return build_marts(MartsRequest(work_dir=work, duckdb_path=str(database), select=select))
+    return build_marts(MartsRequest(work_dir=work, duckdb_path=str(database), select=select, unit_tests=True))
 
 
 def load_and_build(home: Path, seed: int) -> Built:

@@ -42,6 +42,8 @@ MARTS = {
     "rpt_ar_aging": "business_id, as_of_date, contact_id",
     "fct_receivables_kpis_monthly": "business_id, month_end",
     "fct_cash_forecast_13w": "business_id, snapshot_date, week_number",
+    "fct_cash_forecast_lines": "business_id, snapshot_date, week_number, source, line",
+    "fct_cash_forecast_backtest": "business_id, origin_date, week_number",  # the forecast at month-ends
 }
 
 
@@ -57,7 +59,7 @@ class Runs:
 def into_postgres_run(connected: Connected, credentials: str) -> RunReport:
     """One run into PostgreSQL with ``dbt build``, as ``sage-pipeline run --destination postgres``."""
     with patched_env({**connected.env, "DESTINATION__POSTGRES__CREDENTIALS": credentials}):
-        return run(connected.request(destination="postgres", build_marts=True))
+        return run(connected.request(destination="postgres", build_marts=True, dbt_unit_tests=True))
 
 
 @pytest.fixture(scope="module")

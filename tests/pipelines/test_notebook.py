@@ -217,11 +217,33 @@ def test_the_forecast_starts_from_cash_today_and_rolls_forward(
         assert [int(w["week_number"]) for w in weeks] == list(range(1, 14))
         assert Decimal(weeks[0]["opening_cash"]) == sum(sage_bank_balances(seed7, business_id).values())
         for week, following in itertools.pairwise(weeks):
-            receipts, payments = Decimal(week["expected_receipts_ar"]), Decimal(week["expected_payments_ap"])
+            receipts = Decimal(week["expected_receipts_ar"]) + Decimal(week["recurring_receipts"])
+            payments = Decimal(week["expected_payments_ap"]) + Decimal(week["recurring_payments"])
             assert Decimal(week["closing_cash"]) == Decimal(week["opening_cash"]) + receipts - payments
             assert Decimal(following["opening_cash"]) == Decimal(week["closing_cash"])
         lowest = min(weeks, key=lambda w: Decimal(w["closing_cash"]))
         assert Decimal(report.summary["forecast_lowest_closing_cash"]) == Decimal(lowest["closing_cash"])
+
+
+def test_the_forecast_is_drawn_with_its_backtest_error_and_recurring_lines_apart(
+    seed7: Built, reports: dict[str, NotebookReport]
+) -> None:
+    """The band around the forecast is ± the backtest's mean absolute error from the accuracy mart,
+    the summary carries that error, and the recurring flows are their own columns of the chart's rows."""
+    for business_id, report in reports.items():
+        [(mae, pct)] = seed7.query(
+            "select mae, mae_pct_of_average_cash from marts.rpt_cash_forecast_accuracy "
+            f"where business_id = '{business_id}'"
+        )
+        assert mae is not None and Decimal(str(mae)) > 0, business_id  # two years of books: a backtest
+        assert Decimal(report.summary["forecast_backtest_mae"]) == Decimal(str(mae))
+        assert Decimal(report.summary["forecast_backtest_mae_pct_of_average_cash"]) == Decimal(str(pct))
+        weeks = rows(report, "3_cash_forecast_13_weeks")
+        for week in weeks:
+            closing = Decimal(week["closing_cash"])
+            assert Decimal(week["band_low"]) == closing - Decimal(str(mae))
+            assert Decimal(week["band_high"]) == closing + Decimal(str(mae))
+        assert sum(Decimal(w["recurring_payments"]) for w in weeks) > 0  # payroll, rent, tax at least
 
 
 def test_the_notebooks_headline_figures_are_the_headline_mart_s(

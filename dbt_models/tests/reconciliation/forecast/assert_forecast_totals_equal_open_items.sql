@@ -1,13 +1,14 @@
--- R12c: nothing open is lost or counted twice by the forecast. An accountant checks that the expected receipts
--- over all weeks (1–13 and beyond the horizon) equal the open AR today (Σ outstanding_base of the latest
--- fct_ar_open_items, credit notes and payments on account negative), and the expected payments equal the
--- open AP today, per business. Returns the businesses and ledger sides that differ.
+-- R12c: nothing open is lost or counted twice by the forecast. An accountant checks that the receipts over
+-- all weeks (1–13 and beyond the horizon) — those expected plus those shown as doubtful (not expected to be
+-- collected) — equal the open AR today (Σ outstanding_base of the latest fct_ar_open_items, credit notes and
+-- payments on account negative), and the expected payments equal the open AP today, per business.
+-- Returns the businesses and ledger sides that differ.
 with
 
 forecast_totals as (
     select
         business_id,
-        sum(expected_receipts_ar) as receivable_forecast,
+        sum(expected_receipts_ar + doubtful_receipts_ar) as receivable_forecast,
         sum(expected_payments_ap) as payable_forecast
     from {{ ref('fct_cash_forecast_13w') }}
     group by business_id

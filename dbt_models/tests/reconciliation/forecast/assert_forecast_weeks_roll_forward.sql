@@ -1,5 +1,6 @@
 -- R12b: the forecast rolls forward week by week. An accountant checks that every week closes at
--- opening + expected receipts − expected payments, that each week opens where the previous one closed, and
+-- opening + expected receipts − expected payments (documents and recurring flows; doubtful receipts are not
+-- cash), that each week opens where the previous one closed, and
 -- that the weeks run 1, 2, … without gaps up to the week beyond the horizon.
 -- Returns the offending weeks with what was expected.
 with
@@ -12,6 +13,8 @@ forecast as (
         opening_cash,
         expected_receipts_ar,
         expected_payments_ap,
+        recurring_receipts,
+        recurring_payments,
         closing_cash,
         lag(closing_cash) over (
             partition by business_id, snapshot_date order by week_number
@@ -27,8 +30,10 @@ checks as (
     select
         *,
         case
-            when abs(opening_cash + expected_receipts_ar - expected_payments_ap - closing_cash)
-                > {{ var('reconciliation_tolerance') }}
+            when abs(
+                    opening_cash + expected_receipts_ar + recurring_receipts - expected_payments_ap
+                    - recurring_payments - closing_cash
+                ) > {{ var('reconciliation_tolerance') }}
                 then 'closing_cash <> opening_cash + receipts - payments'
             when previous_week_number is null and week_number <> 1
                 then 'forecast does not start at week 1'
@@ -48,7 +53,8 @@ select
     snapshot_date as as_of_date,
     case
         when failure = 'closing_cash <> opening_cash + receipts - payments'
-            then opening_cash + expected_receipts_ar - expected_payments_ap - closing_cash
+            then opening_cash + expected_receipts_ar + recurring_receipts - expected_payments_ap
+                - recurring_payments - closing_cash
         when failure = 'opening_cash <> previous week closing_cash'
             then opening_cash - previous_closing_cash
     end as difference,
@@ -57,6 +63,8 @@ select
     opening_cash,
     expected_receipts_ar,
     expected_payments_ap,
+    recurring_receipts,
+    recurring_payments,
     closing_cash,
     previous_closing_cash,
     previous_week_number,
