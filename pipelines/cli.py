@@ -246,7 +246,13 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--full-refresh",
         action="store_true",
         help="forget the watermarks and read everything again; tables are kept and merged, and rows "
-        "that vanished from Sage are marked deleted",
+        "that vanished from Sage are marked deleted; the marts are rebuilt whole (--full-refresh-marts)",
+    )
+    parser.add_argument(
+        "--full-refresh-marts",
+        action="store_true",
+        help="rebuild every mart from scratch (`dbt build --full-refresh`) instead of only the periods "
+        "the load changed; the load itself stays incremental",
     )
     parser.add_argument(
         "--dataset",
@@ -371,6 +377,7 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
         business_ids=args.businesses,
         start_date=args.start_date,
         full_refresh=args.full_refresh,
+        full_refresh_marts=args.full_refresh_marts,
         progress=not args.quiet,
         build_marts=not args.skip_dbt,
         dbt_project_dir=args.dbt_project_dir,

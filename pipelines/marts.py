@@ -51,6 +51,9 @@ class MartsRequest:
     threads: int = 2
     select: tuple[str, ...] = ()  # dbt node selection (default: everything)
     extra_args: tuple[str, ...] = ()  # more `dbt build` arguments (benchmarks: --resource-type model)
+    # Rebuild the incremental marts whole (`dbt build --full-refresh`); without it a build after the
+    # first one rebuilds only the periods whose inputs changed (dbt_models/README.md: Incremental builds).
+    full_refresh: bool = False
     # dbt's unit tests check the models' SQL against fixed inputs, not the data: they cannot fail on
     # one load and pass on the next, so production builds leave them out (dbt's own advice) and the
     # project's tests (make test) run them.
@@ -94,6 +97,8 @@ def build_marts(request: MartsRequest) -> MartsReport:
     ]
     if request.select:
         command += ["--select", *request.select]
+    if request.full_refresh:
+        command.append("--full-refresh")
     if not request.unit_tests:
         command += ["--exclude-resource-type", "unit_test"]
     command += request.extra_args

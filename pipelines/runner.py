@@ -106,6 +106,9 @@ class RunRequest:
     progress: bool = True
     source_options: dict[str, Any] = field(default_factory=dict)  # more source arguments (tests, benchmarks)
     build_marts: bool = False  # run `dbt build` over the load (sage-pipeline run does unless --skip-dbt)
+    # Rebuild the incremental marts whole (`dbt build --full-refresh`); full_refresh implies it too:
+    # everything read again is everything rebuilt.
+    full_refresh_marts: bool = False
     dbt_project_dir: str | None = None  # default: the dbt project installed with us (dbt_models/)
     as_of_date: str | None = None  # the marts' "today" (default: the date the books were read)
     strict: bool | None = None  # a skipped business × resource fails the run (None: the setting)
@@ -470,6 +473,7 @@ def _build_marts(request: RunRequest, pipeline: dlt.Pipeline) -> MartsReport | N
         profile_env=postgres_profile_env(pipeline) if target == "postgres" else {},
         as_of_date=request.as_of_date,
         project_dir=Path(request.dbt_project_dir) if request.dbt_project_dir else DBT_PROJECT,
+        full_refresh=request.full_refresh or request.full_refresh_marts,
         unit_tests=request.dbt_unit_tests,
     )
     return build_marts(marts)

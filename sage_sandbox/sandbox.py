@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from sage_sandbox.access import PRESETS, Roles
 from sage_sandbox.books.audit import audit
 from sage_sandbox.books.banking import JournalLine, journal
 from sage_sandbox.books.business import Business, Row
+from sage_sandbox.books.changes import delete_posted, redate_posted
 from sage_sandbox.books.world import World
 from sage_sandbox.catalog import ENDPOINTS
 from sage_sandbox.clock import SandboxClock
@@ -123,6 +124,32 @@ class Sandbox:
                 ],
             )
             return str(biz["journals"].get(position)["id"])
+
+    def redate_document(self, business_id: str, resource: str, row_id: str, days: int) -> str:
+        """Move a posted document (a journal, an other payment) ``days`` days (negative: earlier), now,
+        as a user edits its date: its transaction and ledger entries move with it, to another period
+        when the move crosses a month end. Returns the new date."""
+        with self.lock:
+            biz = self.business(business_id)
+            position = self._live_position(biz, resource, row_id)
+            moved = date.fromisoformat(biz[resource].get(position)["date"]) + timedelta(days=days)
+            redate_posted(biz, resource, position, moved.isoformat(), self.clock.now_ts())
+            return moved.isoformat()
+
+    def delete_document(self, business_id: str, resource: str, row_id: str) -> None:
+        """Delete a posted document nothing is allocated to (a journal, an other payment), now: it
+        leaves the list (a deleted_since feed has it) and its transaction and ledger entries are
+        marked deleted, as Sage does."""
+        with self.lock:
+            biz = self.business(business_id)
+            delete_posted(biz, resource, self._live_position(biz, resource, row_id), self.clock.now_ts())
+
+    @staticmethod
+    def _live_position(biz: Business, resource: str, row_id: str) -> int:
+        position = biz[resource].position_of(row_id)
+        if position is None or not biz[resource].is_live(position):
+            raise KeyError(f"{resource}/{row_id} is not a live row of business {biz.id}")
+        return position
 
     def move_clock(self, seconds: float) -> int:
         """Let time pass without business activity (token expiry, rate-limit windows)."""

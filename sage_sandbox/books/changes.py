@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sage_sandbox.books.artefacts import ArtefactKind, status_ref
 from sage_sandbox.books.business import Business, Row, iso
-from sage_sandbox.books.posting import unpost
+from sage_sandbox.books.posting import transaction_position, unpost
 
 
 class ChangeRefusedError(ValueError):
@@ -58,3 +58,19 @@ def edit(biz: Business, resource: str, position: int, ts: int, **fields: object)
         row["updated_at"] = iso(ts)
 
     biz[resource].update(position, change)
+
+
+def redate_posted(biz: Business, resource: str, position: int, date: str, ts: int) -> None:
+    """Move a posted document to another date, as a user edits a journal's date: the document, its
+    transaction and its ledger entries take the new date (no money moves); ``updated_at`` moves."""
+
+    def move(row: Row) -> None:
+        row["date"] = date
+        row["updated_at"] = iso(ts)
+
+    row = biz[resource].update(position, move)
+    tx_position = transaction_position(biz, row["transaction"])
+    biz["transactions"].update(tx_position, move)
+    start = biz.entries_start[tx_position]
+    for entry_position in range(start, start + biz.entries_count[tx_position]):
+        biz["ledger_entries"].update(entry_position, move)

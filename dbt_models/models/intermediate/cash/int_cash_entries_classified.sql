@@ -20,13 +20,82 @@
 --
 -- Materialized as a table (intermediate models are views by default): the split is the costliest step of the
 -- cash marts, and as a view every test and fct_cash_transactions would compute it again.
-{{ config(materialized='table') }}
+--
+-- Incremental (macros/incremental_periods.sql says why and how). A bank entry's pieces depend on every
+-- leg of its transaction, so the unit rebuilt is the transaction: the entries' fingerprints per
+-- (business, month) say which months changed, and every transaction with a leg in such a month now, or a
+-- row here in such a month from the last build, is deleted and split again (a re-dated transaction: both
+-- its months changed; a void or delete: its month changed and its old rows are found here). The
+-- dimensions (accounts' classification, which decides bank legs and cash-flow lines, and the rounding
+-- var) rebuild the whole business when they change. One change is not seen: a leg removed from a month
+-- in which its transaction keeps no other leg and has no bank leg, while the bank legs are in another
+-- month; Sage dates every leg of a transaction with the transaction's date, so it cannot happen there.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_changed_rows('exists (select 1 from ' ~ state_relation('changed_transactions') ~ ' as changed where changed.business_id = target.business_id and changed.transaction_id = target.transaction_id)') }}",
+    post_hook="{{ keep_fingerprints() }}",
+) }}
 {%- set decimals = var('cash_allocation_decimals') %}
+{%- set fingerprint_sql %}
+    with entries as (
+        select * from {{ ref('int_ledger_entries_signed') }}
+    ),
+
+    accounts as (
+        select * from {{ ref('int_ledger_accounts_classified') }}
+    ),
+
+    rounding as (
+        select distinct business_id, {{ decimals }} as cash_allocation_decimals from accounts
+    ),
+
+    dimension_rows as (
+        select business_id, {{ row_hash('accounts') }} as row_hash from accounts
+        union all
+        select business_id, {{ row_hash('rounding') }} from rounding
+    )
+
+    select business_id, {{ month_start('entry_date') }} as period, count(*) as row_count, sum({{ row_hash('entries') }}) as row_hash
+    from entries
+    group by 1, 2
+    union all
+    select business_id, {{ dimension_period() }}, count(*), sum(row_hash)
+    from dimension_rows
+    group by 1
+{%- endset %}
+{%- do incremental_fingerprints(fingerprint_sql) %}
+{%- if execute and is_incremental() and model.resource_type != 'unit_test' %}
+    {%- set changed_transactions = state_relation('changed_transactions') %}
+    {%- do adapter.drop_relation(changed_transactions) %}
+    {%- set changed_transactions_sql %}
+        select entries.business_id, entries.transaction_id
+        from {{ ref('int_ledger_entries_signed') }} as entries
+        inner join {{ changed_periods() }} as changed
+            on entries.business_id = changed.business_id
+            and {{ month_start('entries.entry_date') }} = changed.period
+        union
+        select built.business_id, built.transaction_id
+        from {{ this }} as built
+        inner join {{ changed_periods() }} as changed
+            on built.business_id = changed.business_id
+            and {{ month_start('built.entry_date') }} = changed.period
+    {%- endset %}
+    {%- do run_query('create table ' ~ changed_transactions ~ ' as ' ~ changed_transactions_sql) %}
+{%- endif %}
 
 with
 
 entries as (
-    select * from {{ ref('int_ledger_entries_signed') }}
+    select * from {{ ref('int_ledger_entries_signed') }} as entries
+    {%- if is_incremental() %}
+    where exists (
+        select 1 from {{ state_relation('changed_transactions') }} as changed
+        where changed.business_id = entries.business_id
+            and changed.transaction_id = entries.transaction_id
+    )
+    {%- endif %}
 ),
 
 accounts as (

@@ -1,8 +1,50 @@
 -- One row per posted ledger entry (entry and its transaction not deleted), in base currency, with the
 -- account's classification and the fiscal year from financial_settings.year_end_date.
 -- net_amount = debit − credit (debits positive); signed_amount is positive on the account's natural side.
+--
+-- Incremental by month (macros/incremental_periods.sql says why and how): a build rebuilds only the
+-- (business, period_month) whose entries' fingerprint changed (new, edited, re-dated, voided or deleted
+-- entries: every column of int_ledger_entries_signed is hashed), and every month of a business whose
+-- accounts' classification or fiscal year end changed (the model joins both to every row).
+-- `dbt build --full-refresh` rebuilds it whole.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_changed_rows('exists (select 1 from ' ~ changed_periods() ~ ' as changed where changed.business_id = target.business_id and changed.period = target.period_month)') }}",
+    post_hook="{{ keep_fingerprints() }}",
+) }}
+{%- set fingerprint_sql %}
+    with entries as (
+        select * from {{ ref('int_ledger_entries_signed') }}
+    ),
+
+    dimension_rows as (
+        select business_id, {{ row_hash('accounts') }} as row_hash
+        from {{ ref('int_ledger_accounts_classified') }} as accounts
+        union all
+        select business_id, {{ row_hash('settings') }}
+        from (select business_id, year_end_date from {{ ref('stg_sage__financial_settings') }}) as settings
+    )
+
+    select business_id, {{ month_start('entry_date') }} as period, count(*) as row_count, sum({{ row_hash('entries') }}) as row_hash
+    from entries
+    group by 1, 2
+    union all
+    select business_id, {{ dimension_period() }}, count(*), sum(row_hash)
+    from dimension_rows
+    group by 1
+{%- endset %}
+{%- do incremental_fingerprints(fingerprint_sql) %}
 with entries as (
-    select * from {{ ref('int_ledger_entries_signed') }}
+    select * from {{ ref('int_ledger_entries_signed') }} as entries
+    {%- if is_incremental() %}
+    where exists (
+        select 1 from {{ changed_periods() }} as changed
+        where changed.business_id = entries.business_id
+            and changed.period = {{ month_start('entries.entry_date') }}
+    )
+    {%- endif %}
 ),
 
 accounts as (

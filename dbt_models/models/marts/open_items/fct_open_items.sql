@@ -9,6 +9,85 @@
 -- days_past_due = as_of_date − due_date (credit notes and payments on account: − their own date);
 -- aging_bucket: ≤ 0 current, 1-30, 31-60, 61-90, 90+ (91 days and more).
 -- fct_ar_open_items and fct_ap_open_items are this model's two sides.
+--
+-- Incremental by as-of date (macros/incremental_periods.sql says why and how). The inputs' fingerprints
+-- are kept per (business, month): documents by the month of their date (a document's row carries its
+-- allocation summary, so a payment of an old invoice changes the invoice's month), allocations by the
+-- month of their date. A document or allocation dated in month M only counts at as-of dates on or after
+-- M, so a business's as-of dates from its earliest changed month on are rebuilt, and the closed
+-- month-ends before it are kept. as_of_date() moves with every load: the latest as-of date is always
+-- rebuilt, and the rows of the last build's latest date (is_latest) and of dates no longer reported are
+-- deleted. A change of accounts_start_date (which month-ends exist) rebuilds the whole business.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_changed_rows('exists (select 1 from ' ~ state_relation('changed_as_of_dates') ~ ' as changed where changed.business_id = target.business_id and changed.as_of_date = target.as_of_date)') }}",
+    post_hook="{{ keep_fingerprints() }}",
+) }}
+{%- set fingerprint_sql %}
+    with documents as (
+        select * from {{ ref('int_open_item_documents') }}
+    ),
+
+    allocations as (
+        select business_id, artefact_type, artefact_id, allocation_date, amount + discount as cleared_doc
+        from {{ ref('int_artefact_allocations_unioned') }}
+    ),
+
+    settings as (
+        select business_id, accounts_start_date from {{ ref('stg_sage__financial_settings') }}
+    ),
+
+    period_rows as (
+        select business_id, {{ month_start('document_date') }} as period, {{ row_hash('documents') }} as row_hash
+        from documents
+        union all
+        select business_id, {{ month_start('allocation_date') }}, {{ row_hash('allocations') }}
+        from allocations
+    )
+
+    select business_id, period, count(*) as row_count, sum(row_hash) as row_hash
+    from period_rows
+    group by 1, 2
+    union all
+    select business_id, {{ dimension_period() }}, count(*), sum({{ row_hash('settings') }})
+    from settings
+    group by 1
+{%- endset %}
+{%- do incremental_fingerprints(fingerprint_sql) %}
+{%- if execute and is_incremental() and model.resource_type != 'unit_test' %}
+    {%- set changed_as_of_dates = state_relation('changed_as_of_dates') %}
+    {%- do adapter.drop_relation(changed_as_of_dates) %}
+    {%- set changed_as_of_dates_sql %}
+        with as_of_dates as (
+            select * from {{ open_item_as_of_dates() }} as dates
+        ),
+
+        first_changed as (
+            select business_id, min(period) as first_changed_month
+            from {{ changed_periods() }}
+            group by business_id
+        )
+
+        select as_of_dates.business_id, as_of_dates.as_of_date
+        from as_of_dates
+        left join first_changed
+            on as_of_dates.business_id = first_changed.business_id
+        where as_of_dates.as_of_date = {{ as_of_date() }}
+            or as_of_dates.as_of_date >= first_changed.first_changed_month
+        union
+        select built.business_id, built.as_of_date
+        from {{ this }} as built
+        where built.is_latest
+            or not exists (
+                select 1 from as_of_dates
+                where as_of_dates.business_id = built.business_id
+                    and as_of_dates.as_of_date = built.as_of_date
+            )
+    {%- endset %}
+    {%- do run_query('create table ' ~ changed_as_of_dates ~ ' as ' ~ changed_as_of_dates_sql) %}
+{%- endif %}
 with
 
 documents as (
@@ -27,6 +106,13 @@ allocations as (
 
 as_of_dates as (
     select * from {{ open_item_as_of_dates() }} as dates
+    {%- if is_incremental() %}
+    where exists (
+        select 1 from {{ state_relation('changed_as_of_dates') }} as changed
+        where changed.business_id = dates.business_id
+            and changed.as_of_date = dates.as_of_date
+    )
+    {%- endif %}
 ),
 
 -- Each document only at the as-of dates it can be open at: issued by then and not yet settled in
