@@ -19,7 +19,7 @@ from sage_sandbox.access import PRESETS, Roles
 from sage_sandbox.books.audit import audit
 from sage_sandbox.books.banking import JournalLine, journal
 from sage_sandbox.books.business import Business, Row
-from sage_sandbox.books.changes import delete_posted, redate_posted
+from sage_sandbox.books.changes import delete_posted, double_journal, redate_posted
 from sage_sandbox.books.world import World
 from sage_sandbox.catalog import ENDPOINTS
 from sage_sandbox.clock import SandboxClock
@@ -135,6 +135,12 @@ class Sandbox:
             moved = date.fromisoformat(biz[resource].get(position)["date"]) + timedelta(days=days)
             redate_posted(biz, resource, position, moved.isoformat(), self.clock.now_ts())
             return moved.isoformat()
+
+    def double_journal(self, business_id: str, journal_id: str) -> None:
+        """Double a posted journal's amounts, now, in place (same ids, dates and number of entries)."""
+        with self.lock:
+            biz = self.business(business_id)
+            double_journal(biz, self._live_position(biz, "journals", journal_id), self.clock.now_ts())
 
     def delete_document(self, business_id: str, resource: str, row_id: str) -> None:
         """Delete a posted document nothing is allocated to (a journal, an other payment), now: it

@@ -8,9 +8,12 @@ ledger deleted the same way. Every change moves the row's ``updated_at``.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sage_sandbox.books.artefacts import ArtefactKind, status_ref
 from sage_sandbox.books.business import Business, Row, iso
 from sage_sandbox.books.posting import transaction_position, unpost
+from sage_sandbox.money import sage_decimal
 
 
 class ChangeRefusedError(ValueError):
@@ -74,3 +77,31 @@ def redate_posted(biz: Business, resource: str, position: int, date: str, ts: in
     start = biz.entries_start[tx_position]
     for entry_position in range(start, start + biz.entries_count[tx_position]):
         biz["ledger_entries"].update(entry_position, move)
+
+
+def double_journal(biz: Business, position: int, ts: int) -> None:
+    """Double every amount of a posted journal in place, as a user corrects a journal's amounts: its
+    lines, total, transaction and ledger entries change, while their ids, dates and number do not
+    (so only the amounts tell an edited period from an untouched one); the balances follow."""
+    stamp = iso(ts)
+
+    def twice(row: Row, *fields: str) -> None:
+        for name in fields:
+            if row.get(name) is not None:
+                row[name] = sage_decimal(Decimal(row[name]) * 2)
+        if "updated_at" in row:  # a journal line has none of its own
+            row["updated_at"] = stamp
+
+    def journal(row: Row) -> None:
+        twice(row, "total")
+        for line in row.get("journal_lines") or []:
+            twice(line, "debit", "credit")
+
+    row = biz["journals"].update(position, journal)
+    tx_position = transaction_position(biz, row["transaction"])
+    biz["transactions"].update(tx_position, lambda transaction: twice(transaction, "total"))
+    start = biz.entries_start[tx_position]
+    for entry_position in range(start, start + biz.entries_count[tx_position]):
+        entry = biz["ledger_entries"].update(entry_position, lambda entry: twice(entry, "debit", "credit"))
+        half = (Decimal(entry["debit"]) - Decimal(entry["credit"])) / 2
+        biz.post_balance(biz.ledger_role_of[entry["ledger_account"]["id"]], half)

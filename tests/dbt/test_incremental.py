@@ -138,18 +138,21 @@ def build(
 
 
 def change_books(server: SandboxServer, rng: random.Random) -> None:
-    """One batch: days of business, then in one business a journal back-dated into a closed month, and
-    a journal and a bank payment (other_payments: cash) each moved a month or more earlier and each
-    deleted."""
+    """One batch: days of business, then in one business a journal back-dated into a closed month, a
+    journal and a bank payment (other_payments: cash) each moved a month or more earlier and each
+    deleted, and a journal's amounts doubled in place (the same entries, dates and count: only the
+    amounts tell its month changed)."""
     sandbox = server.sandbox
     sandbox.advance(rng.randint(1, 4))
     business = rng.choice(sandbox.business_ids)
     sandbox.backdate_journal(business, days_ago=rng.randint(60, 300), amount=Decimal(rng.randint(100, 5000)))
     books = sandbox.ground_truth(business)
     for resource in ("journals", "other_payments"):
-        moved, deleted = rng.sample(sorted(row["id"] for row in books[resource]), 2)
+        moved, deleted, *edited = rng.sample(sorted(row["id"] for row in books[resource]), 3)
         sandbox.redate_document(business, resource, moved, days=-rng.randint(32, 120))
         sandbox.delete_document(business, resource, deleted)
+        if resource == "journals":
+            sandbox.double_journal(business, edited[0])
 
 
 def tables(warehouse: Warehouse) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -152,3 +153,36 @@ def test_advance_rejects_bad_input(fresh_server: Callable[..., SandboxServer]) -
         assert response.status_code == 400 and "error" in response.json(), body
     response = httpx.post(f"{server.urls.admin}/advance", content=b"not json")
     assert response.status_code == 400
+
+
+def test_posted_documents_edited_moved_or_deleted_keep_the_books_adding_up(
+    fresh_server: Callable[..., SandboxServer],
+) -> None:
+    """The harness's edits of posted documents (tests/dbt/test_incremental.py) are edits Sage could
+    make: a journal's amounts doubled in place keeps its entries' ids, dates and number; a journal
+    moved a month takes its transaction and entries with it; a deleted one leaves the list; and
+    transactions, account and bank balances still tie (the audit)."""
+    server = fresh_server(seed=21, invoices=60, history_days=200)
+    sandbox, business = server.sandbox, server.sandbox.business_ids[0]
+    api = Api(server.urls, login(server.urls)["access_token"])
+    before = fetch_books(api, business)
+    doubled, moved, deleted = sorted(row["id"] for row in before["journals"])[:3]
+    sandbox.double_journal(business, doubled)
+    new_date = sandbox.redate_document(business, "journals", moved, days=-40)
+    sandbox.delete_document(business, "journals", deleted)
+    after = fetch_books(api, business)
+
+    def entries(books: dict[str, list[dict[str, Any]]], journal_id: str) -> list[tuple[str, str, str, str]]:
+        (journal,) = [row for row in books["journals"] if row["id"] == journal_id]
+        transaction_id = journal["transaction"]["id"]
+        rows = [row for row in books["ledger_entries"] if row["transaction"]["id"] == transaction_id]
+        return sorted((row["id"], row["date"], row["debit"], row["credit"]) for row in rows)
+
+    was, now = entries(before, doubled), entries(after, doubled)
+    assert [(i, d) for i, d, *_ in now] == [(i, d) for i, d, *_ in was] and len(was) >= 2
+    assert [(2 * Decimal(dr), 2 * Decimal(cr)) for *_, dr, cr in was] == [
+        (Decimal(dr), Decimal(cr)) for *_, dr, cr in now
+    ]
+    assert {d for _, d, *_ in entries(after, moved)} == {new_date}
+    assert deleted not in {row["id"] for row in after["journals"]}
+    assert audit(after) == []
