@@ -32,6 +32,10 @@ from pipelines.children import run_child
 from pipelines.package import data_folder
 
 DBT_PROJECT = data_folder("pipelines.dbt_models")  # the repository's dbt_models/, installed with us
+# DuckDB's memory while dbt builds, unless SAGE_DUCKDB_MEMORY_LIMIT says otherwise: at most 3 GB
+# (beyond it DuckDB spills to disk), so dbt's process stays under 4 GB at 1 M invoices where DuckDB's
+# own default, 80% of RAM, let it reach 8 GB; less on a machine with less memory.
+DUCKDB_BUILD_MEMORY_MB = 3072
 _SECRET_PREFIXES = ("SOURCES__", "DESTINATION__")  # the pipeline's settings; children need none of them
 
 
@@ -173,8 +177,18 @@ def _dbt_env(request: MartsRequest) -> dict[str, str]:
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     if request.duckdb_path:
         env["SAGE_DUCKDB_PATH"] = request.duckdb_path
+        env.setdefault("SAGE_DUCKDB_MEMORY_LIMIT", _duckdb_memory_limit())
     env.update(request.profile_env)
     return env
+
+
+def _duckdb_memory_limit() -> str:
+    """``DUCKDB_BUILD_MEMORY_MB``, or 80% of this machine's memory if that is less."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: DuckDB's own default
+        return "80%"
+    return f"{min(DUCKDB_BUILD_MEMORY_MB, int(total * 0.8) // 2**20)}MB"
 
 
 def _read_results(path: Path) -> list[dict[str, object]] | None:
