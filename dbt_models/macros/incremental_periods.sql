@@ -43,6 +43,19 @@
     cast(hash({{ row }}) as hugeint)
 {%- endmacro %}
 
+{#- The fingerprint query most models need: `rows` (a CTE or relation, one row per input row, with
+    business_id and `date_column`) fingerprinted per (business, month), and `dimension_rows` (business_id,
+    row_hash) summed into the business's dimension fingerprint. -#}
+{% macro period_fingerprints(rows, date_column, dimension_rows) -%}
+    select business_id, {{ month_start(date_column) }} as period, count(*) as row_count, sum({{ row_hash(rows) }}) as row_hash
+    from {{ rows }}
+    group by 1, 2
+    union all
+    select business_id, {{ dimension_period() }}, count(*), sum(row_hash)
+    from {{ dimension_rows }}
+    group by 1
+{%- endmacro %}
+
 {#- A table of the model's build state, `incremental_state.<model>__<suffix>`: in a schema of its own, so
     that the marts' schemas hold only marts (plain `create table as`: dbt's create_table_as would apply
     the model's contract to it). -#}

@@ -3,7 +3,8 @@
 A sandbox is loaded by the real pipeline and its marts built (``dbt build``). Then, batch after batch
 (seeded: the same batches on every run), the books change: days of business (new documents, payments,
 edits, voids, deletes), a journal back-dated into a closed month, a journal moved to another month,
-a journal deleted. After each batch the pipeline loads incrementally and runs plain ``dbt build``,
+a journal deleted; in one batch an account is also renamed (a dimension: every month of its business
+is rebuilt). After each batch the pipeline loads incrementally and runs plain ``dbt build``,
 which rebuilds only what changed (dbt_models/README.md: Incremental builds). Its tables are copied
 aside, ``dbt build --full-refresh`` rebuilds every model from scratch over the same load, and every
 table of the marts (and the intermediate tables) must hold the same rows, compared with EXCEPT ALL in
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.timeout(900)
 
 INVOICES = 80  # per business: a year and more of months, small enough to build seven times
 BATCHES = 3
+RENAME_IN_BATCH = 1  # the batch in which an account is renamed as well
 SNAPSHOT = "incremental_result"  # where an incremental build's tables are copied before the full rebuild
 
 # What each incremental model rebuilt (its scratch table, macros/incremental_periods.sql) against what it
@@ -155,6 +157,40 @@ def change_books(server: SandboxServer, rng: random.Random) -> None:
             sandbox.double_journal(business, edited[0])
 
 
+def rename_an_account(warehouse: Warehouse) -> str:
+    """A dimension change: the account with the most entries of one business renamed in the loaded
+    table, as a load that brought the new name leaves it (the sandbox never renames accounts). The
+    general ledger carries the name on every entry, so every month of that business must be rebuilt;
+    a build that ignored the dimensions' fingerprint would keep the old name in the months it did not
+    rebuild, and differ from the full rebuild. Returns the business."""
+    ((schema,),) = warehouse.query(
+        "select table_schema from information_schema.tables "
+        "where table_name = 'ledger_accounts' and table_schema not like '%staging%'"
+    )
+    ((business, account),) = warehouse.query(
+        f"select business_id, ledger_account__id from {schema}.ledger_entries "
+        "group by 1, 2 order by count(*) desc, 1, 2 limit 1"
+    )
+    warehouse.execute(
+        f"update {schema}.ledger_accounts set name = name || ' (renamed)' "
+        f"where business_id = '{business}' and id = '{account}'"
+    )
+    return str(business)
+
+
+def rebuilt_months(warehouse: Warehouse, business: str) -> tuple[int, int]:
+    """(months of ``business`` the last general-ledger build rebuilt, months it holds)."""
+    ((rebuilt,),) = warehouse.query(
+        "select count(*) from incremental_state.fct_general_ledger__changed_periods "
+        f"where business_id = '{business}'"
+    )
+    ((held,),) = warehouse.query(
+        "select count(distinct date_trunc('month', entry_date)) from marts.fct_general_ledger "
+        f"where business_id = '{business}'"
+    )
+    return rebuilt, held
+
+
 def tables(warehouse: Warehouse) -> list[str]:
     """Every table dbt built in the marts and intermediate schemas."""
     rows = warehouse.query(
@@ -235,8 +271,12 @@ def test_incremental_marts_equal_a_full_rebuild_after_each_change_batch(
     for batch in range(BATCHES):
         change_books(server, rng)
         report = load(connected, warehouse)
+        renamed = rename_an_account(warehouse) if batch == RENAME_IN_BATCH else None
         incremental = build(report, connected, warehouse, full_refresh=False)
         assert incremental.ok, (batch, incremental)
+        if renamed:
+            rebuilt, held = rebuilt_months(warehouse, renamed)
+            assert rebuilt == held > 0, f"renaming an account rebuilt {rebuilt} of {held} months"
         for model, (rebuilt, held) in rebuilt_share(warehouse).items():
             assert 0 < rebuilt < held, f"batch {batch}: {model} rebuilt {rebuilt} of {held}"
         names = tables(warehouse)

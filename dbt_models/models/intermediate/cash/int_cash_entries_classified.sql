@@ -57,13 +57,7 @@
         select business_id, {{ row_hash('rounding') }} from rounding
     )
 
-    select business_id, {{ month_start('entry_date') }} as period, count(*) as row_count, sum({{ row_hash('entries') }}) as row_hash
-    from entries
-    group by 1, 2
-    union all
-    select business_id, {{ dimension_period() }}, count(*), sum(row_hash)
-    from dimension_rows
-    group by 1
+    {{ period_fingerprints('entries', 'entry_date', 'dimension_rows') }}
 {%- endset %}
 {%- do incremental_fingerprints(fingerprint_sql) %}
 {%- if execute and is_incremental() and model.resource_type != 'unit_test' %}

@@ -7,6 +7,9 @@
 -- not had the time to be paid, and counting it would make every recent debt look doubtful.
 -- Buckets with less than min_observations debts observed fall back to 1 (collected in full, what the
 -- forecast assumed before it measured anything), so a business with no history still gets a forecast.
+-- A table, not a view: its data tests and int_cash_forecast_items each read it (computed once, not per reader).
+{{ config(materialized='table') }}
+
 {%- set min_observations = 5 %}
 with
 

@@ -10,6 +10,9 @@
 -- proportion to how little history it rests on: (n × contact + k × business) / (n + k), n the contact's
 -- paid invoices and k = 3 — a contact with one paid invoice counts a quarter, with 30 paid ~90 %; a contact
 -- without history gets the business's habit, and a business without any history 0 (pays on time).
+-- A table, not a view: its data tests and int_cash_forecast_items each read it (computed once, not per reader).
+{{ config(materialized='table') }}
+
 {%- set prior_weight = 3 %}
 with
 

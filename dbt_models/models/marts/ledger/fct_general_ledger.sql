@@ -27,13 +27,7 @@
         from (select business_id, year_end_date from {{ ref('stg_sage__financial_settings') }}) as settings
     )
 
-    select business_id, {{ month_start('entry_date') }} as period, count(*) as row_count, sum({{ row_hash('entries') }}) as row_hash
-    from entries
-    group by 1, 2
-    union all
-    select business_id, {{ dimension_period() }}, count(*), sum(row_hash)
-    from dimension_rows
-    group by 1
+    {{ period_fingerprints('entries', 'entry_date', 'dimension_rows') }}
 {%- endset %}
 {%- do incremental_fingerprints(fingerprint_sql) %}
 with entries as (
