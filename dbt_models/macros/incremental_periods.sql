@@ -125,6 +125,49 @@
     {{ state_relation('changed_periods') }}
 {%- endmacro %}
 
+{#- The changed periods as a literal condition over `date_column` and `business_column`, for a model's SQL
+    or its pre-hook: one date range per business and run of consecutive changed months, `false` when
+    nothing changed. The same rows as a join to changed_periods() on the date's month, but written out:
+    DuckDB pushes a range on a date column through the views' joins down to the table scan, while a
+    semi-join is evaluated after every row has been read and joined (the general ledger's insert at 1 M
+    invoices with two changed months: 0.7 s against 4.7 s, and 0.03 s against 4.7 s with none). Only in
+    an incremental build (else `true`), when the changed periods exist. -#}
+{% macro changed_periods_filter(business_column, date_column) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set ranges_sql -%}
+            with months as (
+                select
+                    business_id,
+                    period,
+                    extract(year from period) * 12 + extract(month from period)
+                        - row_number() over (partition by business_id order by period) as run
+                from {{ changed_periods() }}
+            )
+
+            select
+                business_id,
+                cast(min(period) as varchar) as range_start,
+                cast(cast({{ dbt.dateadd('month', 1, 'max(period)') }} as date) as varchar) as range_end
+            from months
+            group by business_id, run
+            order by 1, 2
+        {%- endset -%}
+        {%- set ranges = run_query(ranges_sql).rows -%}
+        {%- if ranges | length == 0 -%}
+            false
+        {%- else -%}
+            ({%- for business_id, range_start, range_end in ranges %}
+            {% if not loop.first %}or {% endif -%}
+            ({{ business_column }} = '{{ business_id | replace("'", "''") }}'
+                and {{ date_column }} >= cast('{{ range_start }}' as date)
+                and {{ date_column }} < cast('{{ range_end }}' as date))
+            {%- endfor %})
+        {%- endif -%}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Pre-hook: deletes the rows of the model that this build rebuilds, those for which `condition` holds
     (SQL over the model's columns, which it may qualify with `target`; changed_periods() is at hand). With
     no stored fingerprints to compare with, the model is emptied: it is rebuilt whole. -#}

@@ -66,15 +66,11 @@
     {%- set changed_transactions_sql %}
         select entries.business_id, entries.transaction_id
         from {{ ref('int_ledger_entries_signed') }} as entries
-        inner join {{ changed_periods() }} as changed
-            on entries.business_id = changed.business_id
-            and {{ month_start('entries.entry_date') }} = changed.period
+        where {{ changed_periods_filter('entries.business_id', 'entries.entry_date') }}
         union
         select built.business_id, built.transaction_id
         from {{ this }} as built
-        inner join {{ changed_periods() }} as changed
-            on built.business_id = changed.business_id
-            and {{ month_start('built.entry_date') }} = changed.period
+        where {{ changed_periods_filter('built.business_id', 'built.entry_date') }}
     {%- endset %}
     {%- do run_query('create table ' ~ changed_transactions ~ ' as ' ~ changed_transactions_sql) %}
 {%- endif %}

@@ -11,7 +11,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='append_new_columns',
-    pre_hook="{{ delete_changed_rows('exists (select 1 from ' ~ changed_periods() ~ ' as changed where changed.business_id = target.business_id and changed.period = target.period_month)') }}",
+    pre_hook="{{ delete_changed_rows(changed_periods_filter('target.business_id', 'target.period_month')) }}",
     post_hook="{{ keep_fingerprints() }}",
 ) }}
 {%- set fingerprint_sql %}
@@ -33,11 +33,7 @@
 with entries as (
     select * from {{ ref('int_ledger_entries_signed') }} as entries
     {%- if is_incremental() %}
-    where exists (
-        select 1 from {{ changed_periods() }} as changed
-        where changed.business_id = entries.business_id
-            and changed.period = {{ month_start('entries.entry_date') }}
-    )
+    where {{ changed_periods_filter('entries.business_id', 'entries.entry_date') }}
     {%- endif %}
 ),
 
