@@ -74,20 +74,19 @@ banks as (
         and ledger_account_id is not null
 ),
 
--- Per transaction and account, what its posted entries net to (debit − credit, base currency).
-postings as (
+-- Posted entries (entry and transaction not deleted), debit − credit in base currency.
+posted_entries as (
     select
         entries.business_id,
         entries.transaction_id,
         entries.ledger_account_id,
-        sum(coalesce(entries.debit, 0) - coalesce(entries.credit, 0)) as net_amount
+        coalesce(entries.debit, 0) - coalesce(entries.credit, 0) as net_amount
     from {{ ref('stg_sage__ledger_entries') }} as entries
     inner join {{ ref('stg_sage__transactions') }} as transactions
         on entries.business_id = transactions.business_id
         and entries.transaction_id = transactions.transaction_id
     where not entries.is_deleted
         and not transactions.is_deleted
-    group by entries.business_id, entries.transaction_id, entries.ledger_account_id
 ),
 
 -- Posted sales and purchase documents; contact_sign is the sign of the gross on the contact's side
@@ -128,6 +127,9 @@ line_accounts as (
     {%- endfor %}
 ),
 
+-- Per document and account other than its lines', what its transaction's entries net to. The line
+-- accounts' entries are dropped before the sum: they are most of the ledger, and summing every
+-- (transaction, account) first cost more than the rest of this model (8 M entries at 1 M invoices).
 document_legs as (
     select
         documents.business_id,
@@ -136,17 +138,25 @@ document_legs as (
         documents.contact_sign,
         documents.gross_base,
         documents.tax_base,
-        postings.ledger_account_id,
-        postings.net_amount
+        posted_entries.ledger_account_id,
+        sum(posted_entries.net_amount) as net_amount
     from documents
-    inner join postings
-        on documents.business_id = postings.business_id
-        and documents.transaction_id = postings.transaction_id
+    inner join posted_entries
+        on documents.business_id = posted_entries.business_id
+        and documents.transaction_id = posted_entries.transaction_id
     left join line_accounts
         on documents.business_id = line_accounts.business_id
         and documents.document_id = line_accounts.document_id
-        and postings.ledger_account_id = line_accounts.ledger_account_id
+        and posted_entries.ledger_account_id = line_accounts.ledger_account_id
     where line_accounts.ledger_account_id is null
+    group by
+        documents.business_id,
+        documents.ledger_side,
+        documents.document_id,
+        documents.contact_sign,
+        documents.gross_base,
+        documents.tax_base,
+        posted_entries.ledger_account_id
 ),
 
 contact_legs as (
@@ -251,30 +261,54 @@ document_transactions as (
 ),
 
 -- Outside sales and purchase documents (tax returns, tax journals), the liability account on the other
--- side of a posting to a tax account is where the tax is cleared to.
+-- side of a posting to a tax account is where the tax is cleared to. Only those transactions' entries
+-- are summed per account (a few, against every entry of the ledger).
+tax_clearing_transactions as (
+    select distinct
+        posted_entries.business_id,
+        posted_entries.transaction_id,
+        posted_entries.ledger_account_id as tax_account_id
+    from posted_entries
+    inner join tax_accounts
+        on posted_entries.business_id = tax_accounts.business_id
+        and posted_entries.ledger_account_id = tax_accounts.ledger_account_id
+    left join document_transactions
+        on posted_entries.business_id = document_transactions.business_id
+        and posted_entries.transaction_id = document_transactions.transaction_id
+    where document_transactions.transaction_id is null
+),
+
+clearing_postings as (
+    select
+        posted_entries.business_id,
+        posted_entries.transaction_id,
+        posted_entries.ledger_account_id,
+        sum(posted_entries.net_amount) as net_amount
+    from posted_entries
+    where exists (
+        select 1 from tax_clearing_transactions
+        where tax_clearing_transactions.business_id = posted_entries.business_id
+            and tax_clearing_transactions.transaction_id = posted_entries.transaction_id
+    )
+    group by posted_entries.business_id, posted_entries.transaction_id, posted_entries.ledger_account_id
+),
+
 tax_clearing_evidence as (
     select
         other_legs.business_id,
         other_legs.ledger_account_id,
         count(distinct other_legs.transaction_id) as evidence
-    from postings as tax_postings
-    inner join tax_accounts
-        on tax_postings.business_id = tax_accounts.business_id
-        and tax_postings.ledger_account_id = tax_accounts.ledger_account_id
-    inner join postings as other_legs
+    from tax_clearing_transactions as tax_postings
+    inner join clearing_postings as other_legs
         on tax_postings.business_id = other_legs.business_id
         and tax_postings.transaction_id = other_legs.transaction_id
     inner join accounts
         on other_legs.business_id = accounts.business_id
         and other_legs.ledger_account_id = accounts.ledger_account_id
-    left join document_transactions
-        on tax_postings.business_id = document_transactions.business_id
-        and tax_postings.transaction_id = document_transactions.transaction_id
     left join control_accounts
         on other_legs.business_id = control_accounts.business_id
         and other_legs.ledger_account_id = control_accounts.ledger_account_id
-    where document_transactions.transaction_id is null
-        and control_accounts.ledger_account_id is null
+    where control_accounts.ledger_account_id is null
         and accounts.account_class = 'liability'
         and other_legs.net_amount <> 0
     group by other_legs.business_id, other_legs.ledger_account_id
