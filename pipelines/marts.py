@@ -185,11 +185,11 @@ def _dbt_env(request: MartsRequest) -> dict[str, str]:
 
 def _default_threads(target: str) -> int:
     """One dbt thread on DuckDB, two elsewhere. DuckDB already spreads each query over every core, so two
-    nodes at once only share the cores and the memory limit, and at 1 M invoices the big models spill: a
-    full build took 193 s on two threads and 143 s on one, an unchanged incremental one 126 s and 109 s
-    (dbt build on a copy of benchmarks/marts_build.py's warehouse, one after the other; on 2,000 invoices
-    the two are within a second). PostgreSQL runs each query on one backend, so a second thread there is
-    a second core at work."""
+    nodes at once only compete for the cores and the memory limit: at 1 M invoices a full build took
+    193 s on two threads and 143 s on one, an unchanged incremental one 126 s and 109 s (dbt build on a
+    copy of benchmarks/marts_build.py's warehouse, one after the other); on 2,000 invoices neither wins
+    (20-24 s both). PostgreSQL runs each query on one backend, so a second thread there is a second core
+    at work."""
     return 1 if target == "duckdb" else 2
 
 
