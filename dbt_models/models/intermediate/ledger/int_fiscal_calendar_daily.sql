@@ -3,6 +3,9 @@
 -- places items in future weeks, and a week-14 "beyond horizon" bucket needs its week too).
 -- Fiscal years end on the last day of the month of financial_settings.year_end_date (fiscal_year_end
 -- macro), so a 31 March or 29 February year end works; fiscal_year is the calendar year it ends in.
+-- A table, not a view: its first and last days come from the whole ledger, and the months, the date
+-- dimension, the balances and their tests each read it (computed once, not per reader).
+{{ config(materialized='table') }}
 {%- set horizon_days = var('forecast_weeks') * 7 + 7 %}
 
 with settings as (

@@ -2,6 +2,9 @@
 -- first ledger entry, whichever is earlier) to the month of as_of_date(): the reporting periods of
 -- the trial balance, P&L and balance sheet. Each month lies inside one fiscal year because fiscal
 -- years end on a month end.
+-- A table, not a view: the balances, the balance sheet and its tests each read it (computed once from the
+-- calendar, not per reader).
+{{ config(materialized='table') }}
 with calendar as (
     select * from {{ ref('int_fiscal_calendar_daily') }}
 )
