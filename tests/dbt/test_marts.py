@@ -120,7 +120,9 @@ def test_the_key_tests_find_a_key_held_twice_or_null(seed7: Built, tmp_path: Pat
         )
         # dlt declares the key not null on DuckDB; another loader or warehouse may not
         con.execute("alter table sage.transactions alter column id drop not null")
-        con.execute("update sage.transactions set id = null where id = (select max(id) from sage.transactions)")
+        con.execute(
+            "update sage.transactions set id = null where id = (select max(id) from sage.transactions)"
+        )
 
     report = broken_build(seed7, tmp_path, mutate, "stg_sage__ledger_entries", "stg_sage__transactions")
     assert {
@@ -132,7 +134,8 @@ def test_the_key_tests_find_a_key_held_twice_or_null(seed7: Built, tmp_path: Pat
     shutil.copyfile(seed7.database, built)
     with duckdb.connect(str(built)) as con:
         con.execute("insert into marts.fct_general_ledger select * from marts.fct_general_ledger limit 1")
-    report = build(built, tmp_path / "dbt_built", "fct_general_ledger,test_name:unique_combination_of_columns")
+    key_tests = "fct_general_ledger,test_name:unique_combination_of_columns"
+    report = build(built, tmp_path / "dbt_built", key_tests)
     assert _failed_tests(report) == {
         "unique_combination_of_columns_fct_general_ledger_business_id__ledger_entry_id"
     }, report.failures
