@@ -3,6 +3,9 @@
 -- snapshots. As in the aged debtors report (rpt_ar_aging), invoices are split into not yet due, overdue and
 -- 90+ days overdue by their aging bucket, and credit notes and payments on account, whatever their age, are
 -- kept apart as unallocated credits (negative): current + overdue + unallocated credits = closing.
+-- A table, not a view: the monthly KPIs and four data tests read it (computed once from the AR open-items
+-- snapshots, not per reader).
+{{ config(materialized='table') }}
 with
 
 months as (

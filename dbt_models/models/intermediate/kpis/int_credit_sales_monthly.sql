@@ -4,6 +4,9 @@
 -- The month of as_of_date() is partial: it runs to as_of_date() only, and `days_in_period` counts the days
 -- elapsed, so a DSO on it divides the sales of those days by those days. The first month likewise starts on
 -- accounts_start_date. This model is the input the countback DSO is unit-tested on.
+-- A table, not a view: the monthly KPIs, the AR balances, a reconciliation and five data tests read it
+-- (computed once from a million invoices, not per reader).
+{{ config(materialized='table') }}
 with
 
 financial_settings as (
