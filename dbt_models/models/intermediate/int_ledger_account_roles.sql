@@ -74,25 +74,33 @@ banks as (
         and ledger_account_id is not null
 ),
 
--- Posted entries (entry and transaction not deleted), debit − credit in base currency.
-posted_entries as (
+-- Transactions not deleted: only their entries are posted.
+live_transactions as (
     select
-        entries.business_id,
-        entries.transaction_id,
-        entries.ledger_account_id,
-        coalesce(entries.debit, 0) - coalesce(entries.credit, 0) as net_amount
-    from {{ ref('stg_sage__ledger_entries') }} as entries
-    inner join {{ ref('stg_sage__transactions') }} as transactions
-        on entries.business_id = transactions.business_id
-        and entries.transaction_id = transactions.transaction_id
-    where not entries.is_deleted
-        and not transactions.is_deleted
+        business_id,
+        transaction_id
+    from {{ ref('stg_sage__transactions') }}
+    where not is_deleted
+),
+
+-- Entries not deleted, debit − credit in base currency. Each use below keeps only the entries of live
+-- transactions, checked on the transactions it reads (documents', tax clearings'), not here on all 8 M
+-- entries. Not materialized: three CTEs read it, so DuckDB would otherwise hold every entry in memory,
+-- and at 1 M invoices this model then spilled 1 GB to disk (9-10 s; 6.5 s streamed from the table).
+posted_entries as not materialized (
+    select
+        business_id,
+        transaction_id,
+        ledger_account_id,
+        coalesce(debit, 0) - coalesce(credit, 0) as net_amount
+    from {{ ref('stg_sage__ledger_entries') }}
+    where not is_deleted
 ),
 
 -- Posted sales and purchase documents; contact_sign is the sign of the gross on the contact's side
 -- (debit positive): +1 a sales invoice, −1 a sales credit note, −1 a purchase invoice, +1 a purchase
 -- credit note. The tax and the lines are on the other side.
-documents as (
+posted_documents as (
     {%- for side, model, id_column, contact_sign in documents %}
     select
         business_id,
@@ -109,6 +117,17 @@ documents as (
     union all
     {%- endif %}
     {%- endfor %}
+),
+
+-- Those whose transaction is live.
+documents as (
+    select posted_documents.*
+    from posted_documents
+    where exists (
+        select 1 from live_transactions
+        where live_transactions.business_id = posted_documents.business_id
+            and live_transactions.transaction_id = posted_documents.transaction_id
+    )
 ),
 
 -- The ledger accounts of each document's lines (a quick entry's own ledger account): the sales or
@@ -269,6 +288,11 @@ tax_clearing_transactions as (
         on posted_entries.business_id = document_transactions.business_id
         and posted_entries.transaction_id = document_transactions.transaction_id
     where document_transactions.transaction_id is null
+        and exists (
+            select 1 from live_transactions
+            where live_transactions.business_id = posted_entries.business_id
+                and live_transactions.transaction_id = posted_entries.transaction_id
+        )
 ),
 
 clearing_postings as (

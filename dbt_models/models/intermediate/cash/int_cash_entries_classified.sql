@@ -77,7 +77,10 @@
 
 with
 
-entries as (
+-- `entries` and `legs` are not materialized: several CTEs below read the legs, so DuckDB would otherwise
+-- hold all 8 M of them at 1 M invoices in memory and spill 4.5 GB to disk (10-13 s alone); read from the
+-- view each time instead, the split takes 7.5-8.5 s and spills under 0.6 GB.
+entries as not materialized (
     select * from {{ ref('int_ledger_entries_signed') }} as entries
     {%- if is_incremental() %}
     where exists (
@@ -92,7 +95,7 @@ accounts as (
     select * from {{ ref('int_ledger_accounts_classified') }}
 ),
 
-legs as (
+legs as not materialized (
     -- Zero-amount legs move no money and take no share.
     select
         entries.business_id,
