@@ -87,7 +87,7 @@ live_transactions as (
 -- transactions, checked on the transactions it reads (documents', tax clearings'), not here on all 8 M
 -- entries. Not materialized: three CTEs read it, so DuckDB would otherwise hold every entry in memory,
 -- and at 1 M invoices this model then spilled 1 GB to disk (9-10 s; 6.5 s streamed from the table).
-posted_entries as not materialized (
+undeleted_entries as not materialized (
     select
         business_id,
         transaction_id,
@@ -157,16 +157,16 @@ document_legs as (
         documents.contact_sign,
         documents.gross_base,
         documents.tax_base,
-        posted_entries.ledger_account_id,
-        sum(posted_entries.net_amount) as net_amount
+        undeleted_entries.ledger_account_id,
+        sum(undeleted_entries.net_amount) as net_amount
     from documents
-    inner join posted_entries
-        on documents.business_id = posted_entries.business_id
-        and documents.transaction_id = posted_entries.transaction_id
+    inner join undeleted_entries
+        on documents.business_id = undeleted_entries.business_id
+        and documents.transaction_id = undeleted_entries.transaction_id
     left join line_accounts
         on documents.business_id = line_accounts.business_id
         and documents.document_id = line_accounts.document_id
-        and posted_entries.ledger_account_id = line_accounts.ledger_account_id
+        and undeleted_entries.ledger_account_id = line_accounts.ledger_account_id
     where line_accounts.ledger_account_id is null
     group by 1, 2, 3, 4, 5, 6, 7
 ),
@@ -277,37 +277,37 @@ document_transactions as (
 -- are summed per account (a few, against every entry of the ledger).
 tax_clearing_transactions as (
     select distinct
-        posted_entries.business_id,
-        posted_entries.transaction_id,
-        posted_entries.ledger_account_id as tax_account_id
-    from posted_entries
+        undeleted_entries.business_id,
+        undeleted_entries.transaction_id,
+        undeleted_entries.ledger_account_id as tax_account_id
+    from undeleted_entries
     inner join tax_accounts
-        on posted_entries.business_id = tax_accounts.business_id
-        and posted_entries.ledger_account_id = tax_accounts.ledger_account_id
+        on undeleted_entries.business_id = tax_accounts.business_id
+        and undeleted_entries.ledger_account_id = tax_accounts.ledger_account_id
     left join document_transactions
-        on posted_entries.business_id = document_transactions.business_id
-        and posted_entries.transaction_id = document_transactions.transaction_id
+        on undeleted_entries.business_id = document_transactions.business_id
+        and undeleted_entries.transaction_id = document_transactions.transaction_id
     where document_transactions.transaction_id is null
         and exists (
             select 1 from live_transactions
-            where live_transactions.business_id = posted_entries.business_id
-                and live_transactions.transaction_id = posted_entries.transaction_id
+            where live_transactions.business_id = undeleted_entries.business_id
+                and live_transactions.transaction_id = undeleted_entries.transaction_id
         )
 ),
 
 clearing_postings as (
     select
-        posted_entries.business_id,
-        posted_entries.transaction_id,
-        posted_entries.ledger_account_id,
-        sum(posted_entries.net_amount) as net_amount
-    from posted_entries
+        undeleted_entries.business_id,
+        undeleted_entries.transaction_id,
+        undeleted_entries.ledger_account_id,
+        sum(undeleted_entries.net_amount) as net_amount
+    from undeleted_entries
     where exists (
         select 1 from tax_clearing_transactions
-        where tax_clearing_transactions.business_id = posted_entries.business_id
-            and tax_clearing_transactions.transaction_id = posted_entries.transaction_id
+        where tax_clearing_transactions.business_id = undeleted_entries.business_id
+            and tax_clearing_transactions.transaction_id = undeleted_entries.transaction_id
     )
-    group by posted_entries.business_id, posted_entries.transaction_id, posted_entries.ledger_account_id
+    group by undeleted_entries.business_id, undeleted_entries.transaction_id, undeleted_entries.ledger_account_id
 ),
 
 tax_clearing_evidence as (
