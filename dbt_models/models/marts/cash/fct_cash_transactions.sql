@@ -2,6 +2,9 @@
 -- split over what it paid for or came from and classified for the direct-method cash-flow statement
 -- (see int_cash_entries_classified for the allocation). Entries dated after as_of_date() are left out so
 -- that the cash marts all describe the same day.
+-- A view: int_cash_entries_classified is an incremental table already, and a copy of its 1.5 M rows (at
+-- 1 M invoices) would be written again in every build, incremental ones included.
+{{ config(materialized='view') }}
 with
 
 cash_entries as (
