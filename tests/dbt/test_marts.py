@@ -141,6 +141,33 @@ def test_the_key_tests_find_a_key_held_twice_or_null(seed7: Built, tmp_path: Pat
     }, report.failures
 
 
+def test_the_marts_that_are_views_read_tables_that_refuse_a_null_key(seed7: Built, tmp_path: Path) -> None:
+    """The AR/AP sides of the open items and aging, and the cash transactions, are views (a copy was
+    written again in every build); a view enforces no constraint, so the tables they read must: a row
+    with a null key column cannot be written to fct_open_items or rpt_aging."""
+    views = {
+        name
+        for (name,) in seed7.query(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'marts' and table_type = 'VIEW'"
+        )
+    }
+    sides = {"fct_ar_open_items", "fct_ap_open_items", "rpt_ar_aging", "rpt_ap_aging"}
+    assert sides | {"fct_cash_transactions"} <= views
+    keys = {
+        "fct_open_items": ("business_id", "ledger_side", "as_of_date", "document_id", "outstanding_base"),
+        "rpt_aging": ("business_id", "ledger_side", "as_of_date", "total_outstanding"),
+    }
+    database = tmp_path / "built.duckdb"
+    shutil.copyfile(seed7.database, database)
+    with duckdb.connect(str(database)) as con:
+        for table, columns in keys.items():
+            for column in columns:
+                row_with_a_null = f"select * replace (null as {column}) from marts.{table} limit 1"
+                with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
+                    con.execute(f"insert into marts.{table} {row_with_a_null}")
+
+
 def _failed_tests(report: MartsReport) -> set[str]:
     """The names of the tests a build failed (without the hash dbt appends to a long name)."""
     return {failure.split(":")[0].split()[-1].split(".")[0] for failure in report.failures}
